@@ -1,0 +1,109 @@
+#pragma once
+// The effective configuration of one ghostgate process. Loaded from one YAML file (see
+// config.example.yaml for every key), then overridden by GHOSTGATE_* environment variables.
+// Start-up and SIGHUP reload go through load_config(); it throws ConfigError naming the key.
+
+#include <chrono>
+#include <cstdint>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace ghostgate::proxy {
+
+struct HostPort {
+  std::string host;
+  std::uint16_t port = 0;
+  std::string str() const;  // "host:port", IPv6 hosts in brackets
+};
+
+enum class BackendTlsMode { disabled, preferred, required, verify_ca, verify_identity };
+
+struct TlsFiles {
+  std::string ca;    // CA bundle file
+  std::string cert;  // certificate chain file
+  std::string key;   // private key file
+};
+
+struct BackendConfig {
+  HostPort address;
+  std::string user;      // ghostgate's own account (meta table, health checks), not the clients'
+  std::string password;  // from `password` or `password-file`; never logged
+  BackendTlsMode tls_mode = BackendTlsMode::disabled;
+  TlsFiles tls;
+  std::string tls_server_name;  // for verify-identity; defaults to address.host
+  std::chrono::milliseconds connect_timeout{5000};
+};
+
+struct ClientTlsConfig {
+  TlsFiles files;        // cert + key enable TLS for clients; ca enables client-cert checks
+  bool required = false;  // refuse clients that do not switch to TLS
+};
+
+struct PoolConfig {
+  std::uint32_t max_connections = 256;  // backend connections in total (busy + idle)
+  std::uint32_t max_idle = 64;          // idle connections kept for reuse
+  std::chrono::milliseconds idle_timeout{60000};
+  std::chrono::milliseconds acquire_timeout{5000};  // a client waiting for a connection
+};
+
+struct TimeoutConfig {
+  std::chrono::milliseconds handshake{10000};  // client must finish login within this
+  std::chrono::milliseconds backend_read{0};   // 0 = none; a backend silent this long is failed
+  std::chrono::milliseconds drain{30000};      // SIGTERM: wait this long for statements in flight
+};
+
+enum class LogFormat { text, json };
+
+struct LogConfig {
+  std::string level = "info";  // trace, debug, info, warn, error, off
+  LogFormat format = LogFormat::text;
+  std::string file;  // empty = stderr
+};
+
+struct OnlineDdlConfig {
+  bool enabled = true;        // DM `online-ddl`
+  bool dry_run = false;       // forward everything, only log what would have been done
+  std::string name = "ghostgate";  // DM task `name`: meta table is <meta_schema>.<name>_onlineddl
+  std::string id;             // instance id in the meta table's `id` column; defaults to name
+  std::string meta_schema = "dm_meta";
+  // Empty = ghostgate's defaults. A user list replaces the default, as in DM.
+  std::vector<std::string> shadow_table_rules;
+  std::vector<std::string> trash_table_rules;
+};
+
+struct Config {
+  HostPort listen{"127.0.0.1", 6033};
+  HostPort admin{"127.0.0.1", 9033};
+  bool admin_enabled = true;
+  unsigned workers = 0;  // 0 = hardware concurrency
+  std::uint32_t max_connections = 4096;            // client connections; beyond: ERR 1040
+  std::uint32_t max_packet_size = 1u << 30;         // bytes of one client command (joined frames)
+  BackendConfig backend;
+  ClientTlsConfig client_tls;
+  PoolConfig pool;
+  TimeoutConfig timeouts;
+  LogConfig log;
+  OnlineDdlConfig online_ddl;
+  std::string source_path;  // the file it was loaded from, for SIGHUP
+};
+
+class ConfigError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+// Reads the YAML file, applies environment overrides, validates. Throws ConfigError with a
+// message that names the offending key (e.g. "backend.address: expected HOST:PORT").
+Config load_config(const std::string& path);
+
+// Same, from YAML text (tests). `env` is consulted for overrides; pass nullptr to ignore the
+// process environment.
+Config load_config_text(const std::string& yaml_text, const char* const* env = nullptr);
+
+// The effective configuration as YAML with secrets masked, for --check-config and logs.
+std::string dump_config(const Config& config);
+
+HostPort parse_host_port(const std::string& text);  // throws ConfigError
+
+}  // namespace ghostgate::proxy

@@ -1,0 +1,2 @@
+// Placeholder until the proxy lands.
+int main() { return 0; }
