@@ -1,0 +1,36 @@
+#pragma once
+// Client-side proofs for the authentication plugins ghostgate logs in with (its own account).
+// Clients' own logins are relayed to the backend, never computed here.
+// https://dev.mysql.com/doc/dev/mysql-server/latest/page_protocol_connection_phase_authentication_methods.html
+
+#include <string>
+#include <string_view>
+#include <system_error>
+
+namespace ghostgate::protocol {
+
+inline constexpr std::string_view native_password_plugin = "mysql_native_password";
+inline constexpr std::string_view caching_sha2_plugin = "caching_sha2_password";
+inline constexpr std::string_view clear_password_plugin = "mysql_clear_password";
+
+// SHA1(password) XOR SHA1(scramble + SHA1(SHA1(password))); empty for an empty password.
+std::string native_password_proof(std::string_view password, std::string_view scramble);
+
+// SHA256(password) XOR SHA256(SHA256(SHA256(password)) + scramble); empty for empty password.
+std::string caching_sha2_proof(std::string_view password, std::string_view scramble);
+
+// The proof for `plugin`, or Errc::auth_plugin_unknown.
+[[nodiscard]] std::error_code auth_proof(std::string_view plugin, std::string_view password,
+                                         std::string_view scramble, std::string& out);
+
+// caching_sha2_password full authentication without TLS: (password + NUL) XOR scramble,
+// encrypted with the server's RSA public key (PEM) using OAEP padding.
+[[nodiscard]] std::error_code rsa_encrypt_password(std::string_view password,
+                                                   std::string_view scramble,
+                                                   std::string_view public_key_pem,
+                                                   std::string& out);
+
+// Overwrites a secret in place (OPENSSL_cleanse) and empties it.
+void wipe(std::string& secret);
+
+}  // namespace ghostgate::protocol
