@@ -29,6 +29,7 @@ struct BackendConfig {
   HostPort address;
   std::string user;      // ghostgate's own account (meta table, health checks), not the clients'
   std::string password;  // from `password` or `password-file`; never logged
+  std::string password_file;  // where `password` came from, if from a file (for dump_config)
   BackendTlsMode tls_mode = BackendTlsMode::disabled;
   TlsFiles tls;
   std::string tls_server_name;  // for verify-identity; defaults to address.host
@@ -86,6 +87,10 @@ struct Config {
   LogConfig log;
   OnlineDdlConfig online_ddl;
   std::string source_path;  // the file it was loaded from, for SIGHUP
+  // Non-fatal findings (deprecated keys, loose file permissions, ignored GHOSTGATE_* variables).
+  // The loader cannot log (logging is configured from this very struct): main logs these after
+  // init_logging().
+  std::vector<std::string> warnings;
 };
 
 class ConfigError : public std::runtime_error {
@@ -105,5 +110,16 @@ Config load_config_text(const std::string& yaml_text, const char* const* env = n
 std::string dump_config(const Config& config);
 
 HostPort parse_host_port(const std::string& text);  // throws ConfigError
+
+// Value syntax shared by the file and the environment; throw ConfigError without a key prefix.
+// Durations: "500ms", "5s", "2m", "1h", "1m30s", "1.5s", or an integer number of seconds.
+std::chrono::milliseconds parse_duration(const std::string& text);
+// Sizes: bytes, or an integer with K/KiB, M/MiB, G/GiB (binary multiples).
+std::uint64_t parse_size(const std::string& text);
+
+// Every leaf key path ("backend.tls.mode", ...), in documentation order.
+std::vector<std::string> config_keys();
+// The environment variable that overrides a key: "pool.max-idle" -> "GHOSTGATE_POOL_MAX_IDLE".
+std::string env_var_for(const std::string& key_path);
 
 }  // namespace ghostgate::proxy

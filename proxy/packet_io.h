@@ -1,0 +1,42 @@
+#pragma once
+// Buffered packet reading over a Stream. Packets are views into the buffer, valid until the
+// caller consumes them: the common path copies nothing.
+
+#include <cstdint>
+#include <vector>
+
+#include "protocol/frame.h"
+#include "proxy/asio.h"
+#include "proxy/stream.h"
+
+namespace ghostgate::proxy {
+
+class InBuffer {
+ public:
+  explicit InBuffer(std::size_t initial = 16 * 1024) : initial_(initial) {}
+  protocol::Bytes data() const { return {buf_.data() + begin_, end_ - begin_}; }
+  std::uint8_t* mutable_data() { return buf_.data() + begin_; }
+  std::size_t size() const { return end_ - begin_; }
+  bool empty() const { return begin_ == end_; }
+  void consume(std::size_t n);
+  // Reads at least one more byte from `stream` (as many as are ready, up to the free space).
+  awaitable<error_code> fill(Stream& stream);
+  // Releases memory after a large packet, so idle connections stay small.
+  void shrink();
+
+ private:
+  std::vector<std::uint8_t> buf_;
+  std::size_t begin_ = 0;
+  std::size_t end_ = 0;
+  std::size_t initial_;
+};
+
+// Reads one whole packet (continuation frames joined into `scratch`). The packet's bytes stay
+// in `in` until the caller calls in.consume(packet.wire_size).
+awaitable<error_code> read_packet(Stream& stream, InBuffer& in, std::size_t max_payload,
+                                  std::vector<std::uint8_t>& scratch, protocol::Packet& out);
+
+// Converts a protocol error into the proxy's error_code type.
+error_code to_error_code(std::error_code ec);
+
+}  // namespace ghostgate::proxy

@@ -1,0 +1,63 @@
+#pragma once
+// A TCP connection that may be upgraded to TLS in the middle of the MySQL handshake, as the
+// protocol's SSLRequest does on both sides of the proxy.
+
+#include <chrono>
+#include <cstddef>
+#include <memory>
+#include <string>
+
+#include "proxy/asio.h"
+
+namespace ghostgate::proxy {
+
+struct IoResult {
+  error_code ec;
+  std::size_t bytes = 0;
+};
+
+class Stream {
+ public:
+  explicit Stream(tcp::socket socket) : socket_(std::move(socket)) {}
+  Stream(const Stream&) = delete;
+  Stream& operator=(const Stream&) = delete;
+
+  awaitable<IoResult> read_some(asio::mutable_buffer buffer);
+  awaitable<IoResult> write_all(asio::const_buffer buffer);
+
+  // Upgrade to TLS as the server side (client connections) or the client side (backend).
+  awaitable<error_code> tls_accept(asio::ssl::context& ctx);
+  // `host` names the server for SNI and, when `verify_host` is set, for certificate checks.
+  awaitable<error_code> tls_connect(asio::ssl::context& ctx, std::string host, bool verify_host);
+
+  bool is_tls() const { return tls_ != nullptr; }
+  std::string tls_cipher() const;
+  tcp::socket& socket() { return tls_ ? tls_->next_layer() : socket_; }
+  const tcp::socket& socket() const { return tls_ ? tls_->next_layer() : socket_; }
+  bool is_open() const { return socket().is_open(); }
+  // Closes the socket; pending operations complete with operation_aborted.
+  void close();
+  // True if the peer has closed or sent unexpected bytes: for idle pooled connections.
+  bool peer_closed_or_unexpected();
+
+ private:
+  tcp::socket socket_;
+  std::unique_ptr<asio::ssl::stream<tcp::socket>> tls_;
+};
+
+// Cancels a socket's pending operations if not disarmed within a timeout: bounds a handshake,
+// a connect, or a backend read without racing two awaitables.
+class Watchdog {
+ public:
+  Watchdog(tcp::socket& socket, std::chrono::milliseconds timeout);
+  ~Watchdog();
+  Watchdog(const Watchdog&) = delete;
+  Watchdog& operator=(const Watchdog&) = delete;
+  bool fired() const { return *fired_; }
+
+ private:
+  asio::steady_timer timer_;
+  std::shared_ptr<bool> fired_;
+};
+
+}  // namespace ghostgate::proxy
