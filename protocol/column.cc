@@ -6,6 +6,7 @@ namespace {
 // Length of the fixed-size block after org_name: charset(2) length(4) type(1) flags(2)
 // decimals(1) filler(2).
 constexpr std::uint64_t fixed_fields_length = 0x0c;
+constexpr std::uint8_t null_default = 0xfb;
 
 }  // namespace
 
@@ -34,7 +35,11 @@ std::error_code parse_column_definition(Bytes payload, ColumnDefinition41& out) 
   }
   if (!r.at_end()) {
     out.has_default_value = true;
-    out.default_value = r.read_lenenc_string();
+    if (r.peek_u8() == null_default) {
+      r.skip(1);
+    } else {
+      out.default_value = r.read_lenenc_string();
+    }
     if (r.ok() && !r.at_end()) {
       return Errc::malformed;
     }
@@ -57,7 +62,11 @@ void serialize_column_definition(const ColumnDefinition41& col, Writer& w) {
   w.write_u8(col.decimals);
   w.write_zeros(2);
   if (col.has_default_value) {
-    w.write_lenenc_string(col.default_value);
+    if (col.default_value) {
+      w.write_lenenc_string(*col.default_value);
+    } else {
+      w.write_u8(null_default);
+    }
   }
 }
 

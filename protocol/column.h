@@ -5,6 +5,7 @@
 // https://dev.mysql.com/doc/dev/mysql-server/latest/page_protocol_com_query_response_text_resultset_column_definition.html
 
 #include <cstdint>
+#include <optional>
 #include <string_view>
 #include <system_error>
 
@@ -84,9 +85,10 @@ struct ColumnDefinition41 {
   ColumnType type = ColumnType::null;
   std::uint16_t flags = 0;
   std::uint8_t decimals = 0;
-  // COM_FIELD_LIST appends the column's default value (lenenc string) after the fixed fields.
+  // COM_FIELD_LIST appends the column's default value after the fixed fields: a lenenc string,
+  // or 0xfb for NULL (nullopt here).
   bool has_default_value = false;
-  std::string_view default_value;
+  std::optional<std::string_view> default_value;
 
   bool operator==(const ColumnDefinition41&) const = default;
 };

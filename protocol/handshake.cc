@@ -35,11 +35,23 @@ std::error_code parse_handshake_v10(Bytes payload, HandshakeV10& out) {
   out.capabilities = caps;
   if (caps & cap::secure_connection) {
     // Part 2 is at least 13 bytes and ends with a NUL that is not part of the scramble.
-    const std::size_t n = std::max<int>(13, static_cast<int>(auth_data_len) - 8);
-    std::string_view part2 = r.read_string(std::min(n, r.remaining()));
-    if (!part2.empty() && part2.back() == '\0') {
-      part2.remove_suffix(1);
+    // Without CLIENT_PLUGIN_AUTH the length byte is a filler (always 0 from MySQL), so part 2
+    // is the classic 13 bytes; honouring a stray value there would make the same struct
+    // serialize to different bytes.
+    const std::size_t n =
+        (caps & cap::plugin_auth) ? std::max<int>(13, static_cast<int>(auth_data_len) - 8) : 13;
+    // Every server sends all of it (12 bytes + NUL for a 20-byte scramble); a shorter part 2
+    // is a cut packet, and accepting it would hand out a short scramble.
+    std::string_view part2 = r.read_string(n);
+    if (!r.ok()) {
+      return r.error();
     }
+    // The NUL ends the scramble (MySQL, MariaDB and TiDB all send it). Without it the
+    // scramble would be longer than the length byte can describe, and would not re-encode.
+    if (part2.back() != '\0') {
+      return Errc::malformed;
+    }
+    part2.remove_suffix(1);
     out.scramble.append(part2);
   }
   if ((caps & cap::plugin_auth) && !r.at_end()) {

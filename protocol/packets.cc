@@ -54,14 +54,18 @@ std::error_code parse_err(Bytes payload, Capabilities caps, ErrPacket& out) {
 std::error_code parse_eof(Bytes payload, EofPacket& out) {
   Reader r(payload);
   out = EofPacket{};
-  if (r.read_u8() != eof_header || payload.size() >= 9) {
+  if (r.read_u8() != eof_header) {
     return r.ok() ? Errc::malformed : r.error();
   }
-  if (payload.size() >= 5) {
-    out.warnings = r.read_u16();
-    out.status = r.read_u16();
+  // A protocol 4.1 EOF is exactly 5 bytes. Fewer is a cut packet (the pre-4.1 1-byte EOF is
+  // never sent to a CLIENT_PROTOCOL_41 connection); more is an OK-as-EOF or a row, not an EOF.
+  out.warnings = r.read_u16();
+  out.status = r.read_u16();
+  if (!r.ok()) {
+    out = EofPacket{};
+    return r.error();
   }
-  return r.error();
+  return r.at_end() ? std::error_code{} : Errc::malformed;
 }
 
 void serialize_ok(const OkPacket& ok, Capabilities caps, Writer& w) {
@@ -131,6 +135,36 @@ std::uint16_t terminator_status(Bytes payload, Capabilities caps) {
     return parse_ok(payload, caps, ok) ? 0 : ok.status;
   }
   return 0;
+}
+
+}  // namespace ghostgate::protocol
+
+namespace ghostgate::protocol {
+
+bool set_more_results(std::uint8_t* payload, std::size_t length, Capabilities caps) {
+  if (length == 0 || !(caps & cap::protocol_41)) {
+    return false;
+  }
+  std::size_t status_at = 0;
+  if (payload[0] == eof_header && length < 9 && !(caps & cap::deprecate_eof)) {
+    status_at = 3;  // header, warnings(2), status(2)
+  } else if (payload[0] == ok_header || payload[0] == eof_header) {
+    Reader r(Bytes(payload, length));
+    r.skip(1);
+    (void)r.read_lenenc_int();
+    (void)r.read_lenenc_int();
+    if (!r.ok() || r.remaining() < 2) {
+      return false;
+    }
+    status_at = r.position();
+  } else {
+    return false;
+  }
+  if (status_at + 2 > length) {
+    return false;
+  }
+  payload[status_at] |= static_cast<std::uint8_t>(status::more_results_exists);
+  return true;
 }
 
 }  // namespace ghostgate::protocol

@@ -62,3 +62,11 @@ void append_ok(std::vector<std::uint8_t>& out, std::uint8_t& seq, Capabilities c
 std::uint16_t terminator_status(Bytes payload, Capabilities caps);
 
 }  // namespace ghostgate::protocol
+
+namespace ghostgate::protocol {
+
+// Sets SERVER_MORE_RESULTS_EXISTS in a terminating OK or EOF payload, in place (when ghostgate
+// stitches several responses into one multi-result answer). False if it is not a terminator.
+bool set_more_results(std::uint8_t* payload, std::size_t length, Capabilities caps);
+
+}  // namespace ghostgate::protocol

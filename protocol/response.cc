@@ -29,6 +29,9 @@ void ResponseTracker::start(Command cmd, Capabilities caps) {
   error_code_ = 0;
   next_sequence_ = 1;
   results_ = 0;
+  statement_id_ = 0;
+  param_count_ = 0;
+  prepared_columns_ = 0;
   binary_rows_ = cmd == Command::stmt_execute || cmd == Command::stmt_fetch;
   switch (cmd) {
     case Command::stmt_prepare:
@@ -76,7 +79,11 @@ bool ResponseTracker::needs_whole(std::uint8_t first, std::uint32_t len) const {
 
 std::size_t ResponseTracker::consume(Bytes data, std::error_code& ec) {
   std::size_t pos = 0;
-  while (pos < data.size() && state_ != State::done && state_ != State::local_infile) {
+  // Keep going after the state reaches done while an opaque packet's payload is still owed:
+  // it belongs to this response.
+  while (pos < data.size() &&
+         (frame_left_ > 0 || continuation_ ||
+          (state_ != State::done && state_ != State::local_infile))) {
     if (frame_left_ > 0) {
       const std::size_t n = std::min<std::size_t>(frame_left_, data.size() - pos);
       pos += n;
@@ -174,7 +181,22 @@ void ResponseTracker::on_error(Bytes payload) {
   state_ = State::done;
 }
 
-void ResponseTracker::on_terminator(Bytes payload) {
+void ResponseTracker::on_terminator(Bytes payload, std::error_code& ec) {
+  // A terminator that does not parse means the tracker lost its place in the stream; carrying
+  // on with status 0 would silently drop SERVER_MORE_RESULTS_EXISTS or the transaction state.
+  if (payload[0] == eof_header && payload.size() < 9 && !(caps_ & cap::deprecate_eof)) {
+    EofPacket eof;
+    if (parse_eof(payload, eof)) {
+      ec = Errc::malformed;
+      return;
+    }
+  } else {
+    OkPacket ok;
+    if (parse_ok(payload, caps_, ok)) {
+      ec = Errc::malformed;
+      return;
+    }
+  }
   status_ = terminator_status(payload, caps_);
   status_known_ = true;
   ++results_;
@@ -197,7 +219,7 @@ void ResponseTracker::on_whole_packet(Bytes payload, std::error_code& ec) {
       if (first == err_header) {
         on_error(payload);
       } else if (first == ok_header) {
-        on_terminator(payload);
+        on_terminator(payload, ec);
       } else if (first == local_infile_header) {
         state_ = State::local_infile;
       } else {
@@ -219,7 +241,14 @@ void ResponseTracker::on_whole_packet(Bytes payload, std::error_code& ec) {
         ec = Errc::unexpected_packet;
         return;
       }
-      status_ = terminator_status(payload, caps_);
+      {
+        EofPacket eof;
+        if (parse_eof(payload, eof)) {
+          ec = Errc::malformed;
+          return;
+        }
+        status_ = eof.status;
+      }
       status_known_ = true;
       // A read-only cursor was opened: rows come later through COM_STMT_FETCH.
       state_ = (status_ & status::cursor_exists) && command_ == Command::stmt_execute
@@ -234,7 +263,7 @@ void ResponseTracker::on_whole_packet(Bytes payload, std::error_code& ec) {
       if (first == err_header) {
         on_error(payload);
       } else {
-        on_terminator(payload);
+        on_terminator(payload, ec);
       }
       return;
     case State::prepare_first: {
@@ -274,7 +303,7 @@ void ResponseTracker::on_whole_packet(Bytes payload, std::error_code& ec) {
       if (first == err_header) {
         on_error(payload);
       } else if (command_ != Command::statistics && (first == ok_header || first == eof_header)) {
-        on_terminator(payload);
+        on_terminator(payload, ec);
         state_ = State::done;
       } else {
         ++results_;

@@ -30,7 +30,10 @@ class ResponseTracker {
   // Sets `ec` on a protocol violation.
   std::size_t consume(Bytes data, std::error_code& ec);
 
-  bool done() const { return state_ == State::done; }
+  // The whole response has been consumed. (The packet that completes a response may be an
+  // opaque one, e.g. the last parameter definition under CLIENT_DEPRECATE_EOF: the response is
+  // done only when its payload has passed too.)
+  bool done() const { return state_ == State::done && frame_left_ == 0 && !continuation_; }
   // The server sent a LOCAL INFILE request: the client must now send the file. After relaying
   // the client's packets up to its empty packet, call resume_after_local_infile().
   bool awaiting_local_infile() const { return state_ == State::local_infile; }
@@ -73,7 +76,7 @@ class ResponseTracker {
   bool needs_whole(std::uint8_t first, std::uint32_t len) const;
   void on_whole_packet(Bytes payload, std::error_code& ec);
   void on_opaque_packet();
-  void on_terminator(Bytes payload);
+  void on_terminator(Bytes payload, std::error_code& ec);
   void on_error(Bytes payload);
   void after_columns_done();
   void after_prepare_params();

@@ -2,22 +2,21 @@
 // by value (shared_ptr<Impl>, the socket), no capturing-lambda coroutines, I/O errors as values
 // via redirect_error.
 
-#include "proxy/asio.h"  // first: it includes <utility> before asio
+#include "proxy/admin_server.h"  // first; it includes <utility>, which asio 1.74 needs first
 
-#include "proxy/admin_server.h"
+#include <fmt/format.h>
 
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/strand.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
-#include <fmt/format.h>
-
 #include <mutex>
 #include <optional>
 #include <stdexcept>
 #include <string_view>
 #include <unordered_map>
 
+#include "proxy/asio.h"
 #include "proxy/log.h"
 #include "proxy/metrics.h"
 
@@ -274,8 +273,7 @@ awaitable<void> accept_loop(std::shared_ptr<Impl> impl) {
       continue;
     }
     if (impl->sessions.size() >= impl->options.max_connections) {
-      GG_LOG(warn, no_conn, "admin: {} connections open; closing a new one",
-             impl->sessions.size());
+      GG_LOG(warn, no_conn, "admin: {} connections open; closing a new one", impl->sessions.size());
       socket.close(ec);
       continue;
     }
@@ -316,8 +314,8 @@ void AdminServer::start() {
     const auto results = resolver.resolve(impl.listen.host, std::to_string(impl.listen.port),
                                           tcp::resolver::passive, ec);
     if (ec || results.empty()) {
-      throw std::runtime_error(fmt::format("admin: cannot resolve {}: {}", where,
-                                           ec ? ec.message() : "no addresses"));
+      throw std::runtime_error(
+          fmt::format("admin: cannot resolve {}: {}", where, ec ? ec.message() : "no addresses"));
     }
     endpoint = results.begin()->endpoint();
   }
@@ -345,7 +343,8 @@ void AdminServer::start() {
   }
   impl.bound_port.store(impl.acceptor.local_endpoint().port());
   impl.started = true;
-  GG_LOG(info, no_conn, "admin: listening on {}", where);
+  GG_LOG(info, no_conn, "admin: listening on {}",
+         HostPort{impl.listen.host, impl.bound_port.load()}.str());
   asio::co_spawn(impl.strand, accept_loop(impl_), asio::detached);
 }
 

@@ -160,12 +160,11 @@ awaitable<std::optional<BackendError>> login_internal(BackendConnection& conn,
                                                       asio::ssl::context* tls_ctx,
                                                       std::string database) {
   using namespace protocol;
-  Capabilities caps = (conn.greeting.capabilities & cap::proxy_supported) |
-                      cap::long_password | cap::protocol_41 | cap::secure_connection |
-                      cap::plugin_auth | cap::transactions | cap::multi_results;
-  caps &= conn.greeting.capabilities | cap::long_password;
-  caps &= ~(cap::multi_statements | cap::local_files | cap::deprecate_eof | cap::connect_attrs |
-            cap::session_track);
+  // Only what this client uses: copying the server's flags would turn on modes like
+  // CLIENT_NO_SCHEMA (db.table names refused) or CLIENT_IGNORE_SPACE.
+  Capabilities caps = cap::long_password | cap::long_flag | cap::protocol_41 | cap::transactions |
+                      cap::secure_connection | cap::multi_results | cap::plugin_auth;
+  caps |= conn.greeting.capabilities & cap::plugin_auth_lenenc_data;
   if (!database.empty()) {
     caps |= cap::connect_with_db;
   } else {

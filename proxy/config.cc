@@ -37,7 +37,7 @@ constexpr std::string_view env_prefix = "GHOSTGATE_";
 // Variables with this prefix that are not config keys but are expected (read by main).
 constexpr std::string_view env_not_keys[] = {"GHOSTGATE_CONFIG"};
 
-constexpr std::size_t max_identifier = 64;  // MySQL/TiDB table and schema names
+constexpr std::size_t max_identifier = 64;   // MySQL/TiDB table and schema names
 constexpr std::size_t max_instance_id = 32;  // meta table `id VARCHAR(32)`
 constexpr std::string_view meta_table_suffix = "_onlineddl";
 
@@ -87,8 +87,8 @@ std::string mark_suffix(const YAML::Node& node) {
 
 struct Value {
   YAML::Node node;
-  std::string key;     // "backend.address"
-  std::string source;  // "" (file) or "GHOSTGATE_BACKEND_ADDRESS"
+  std::string key;      // "backend.address"
+  std::string source;   // "" (file) or "GHOSTGATE_BACKEND_ADDRESS"
   bool secret = false;  // never echo the value back
 
   std::string where() const {
@@ -248,7 +248,7 @@ constexpr std::pair<std::string_view, LogFormat> log_formats[] = {
 };
 
 constexpr std::pair<std::string_view, std::string_view> log_levels[] = {
-    {"trace", "trace"}, {"debug", "debug"}, {"info", "info"},         {"warn", "warn"},
+    {"trace", "trace"},  {"debug", "debug"}, {"info", "info"},         {"warn", "warn"},
     {"warning", "warn"}, {"error", "error"}, {"critical", "critical"}, {"off", "off"},
 };
 
@@ -278,9 +278,10 @@ const Field fields[] = {
      [](Config&, Extra& x, const Value& v) {
        const std::string s = lower(v.str());
        if (!s.empty() && s != "gh-ost" && s != "pt") {
-         v.error(fmt::format("expected \"gh-ost\" or \"pt\" (deprecated; use online-ddl: true), "
-                             "got {}",
-                             v.got()));
+         v.error(
+             fmt::format("expected \"gh-ost\" or \"pt\" (deprecated; use online-ddl: true), "
+                         "got {}",
+                         v.got()));
        }
        x.scheme = s;
      }},
@@ -385,8 +386,8 @@ const Field fields[] = {
     {"log.file", Kind::scalar, [](Config& c, Extra&, const Value& v) { c.log.file = v.str(); }},
 };
 
-constexpr std::string_view sections[] = {"client-tls", "backend", "backend.tls", "pool",
-                                         "timeouts",   "log"};
+constexpr std::string_view sections[] = {"client-tls", "backend",  "backend.tls",
+                                         "pool",       "timeouts", "log"};
 
 const Field* find_field(std::string_view path) {
   for (const Field& f : fields) {
@@ -422,7 +423,9 @@ std::string suggestion(std::string_view path) {
   std::string_view best;
   std::size_t best_distance = 4;  // only close matches are worth suggesting
   auto consider = [&](std::string_view candidate) {
-    const std::size_t d = edit_distance(path, candidate);
+    // A key cut short ("pool.max-conn") is as good as a typo-free match.
+    const bool prefix = path.size() >= 4 && candidate.substr(0, path.size()) == path;
+    const std::size_t d = prefix ? 1 : edit_distance(path, candidate);
     if (d < best_distance) {
       best_distance = d;
       best = candidate;
@@ -440,7 +443,9 @@ std::string suggestion(std::string_view path) {
 // Walks the YAML mapping; every leaf lands in `out` by path. Unknown and duplicate keys throw.
 void collect(const YAML::Node& map, const std::string& prefix, std::map<std::string, Value>& out) {
   for (auto it = map.begin(); it != map.end(); ++it) {
-    const YAML::Node& key_node = it->first;
+    // Copies: it->first / it->second live in a proxy that dies with the full expression.
+    const YAML::Node key_node = it->first;
+    const YAML::Node value = it->second;
     if (!key_node.IsScalar()) {
       fail(fmt::format("{}: keys must be plain strings{}", prefix.empty() ? "config" : prefix,
                        mark_suffix(key_node)));
@@ -448,7 +453,7 @@ void collect(const YAML::Node& map, const std::string& prefix, std::map<std::str
     const std::string path =
         prefix.empty() ? key_node.Scalar() : fmt::format("{}.{}", prefix, key_node.Scalar());
     if (is_section(path)) {
-      const YAML::Node& child = it->second;
+      const YAML::Node& child = value;
       if (child.IsNull()) {
         continue;  // "pool:" with nothing under it: all defaults
       }
@@ -466,10 +471,10 @@ void collect(const YAML::Node& map, const std::string& prefix, std::map<std::str
     if (out.count(path) != 0) {
       fail(fmt::format("duplicate key \"{}\"{}", path, mark_suffix(key_node)));
     }
-    if (it->second.IsNull()) {
+    if (value.IsNull()) {
       continue;  // "key:" with no value keeps the default
     }
-    out.emplace(path, Value{it->second, path, "", field->secret});
+    out.emplace(path, Value{value, path, "", field->secret});
   }
 }
 
@@ -579,8 +584,8 @@ std::string read_password_file(const std::string& path, const std::string& where
     data.pop_back();
   }
   if (have_stat && (st.st_mode & (S_IRWXG | S_IRWXO)) != 0) {
-    warnings.push_back(fmt::format("{}: {} is readable by group or others; chmod 600 it", where,
-                                   shown(path)));
+    warnings.push_back(
+        fmt::format("{}: {} is readable by group or others; chmod 600 it", where, shown(path)));
   }
   return data;
 }
@@ -614,8 +619,7 @@ void validate(Config& c, Extra& x, std::vector<std::string>& warnings) {
   auto& o = c.online_ddl;
   if (o.name.size() + meta_table_suffix.size() > max_identifier) {
     fail(fmt::format("name: at most {} characters (the meta table is <name>{}), got {}",
-                     max_identifier - meta_table_suffix.size(), meta_table_suffix,
-                     o.name.size()));
+                     max_identifier - meta_table_suffix.size(), meta_table_suffix, o.name.size()));
   }
   if (o.id.empty()) {
     o.id = o.name;
@@ -639,9 +643,10 @@ void validate(Config& c, Extra& x, std::vector<std::string>& warnings) {
 
   // Backend password.
   if (x.password && x.password_file) {
-    fail(fmt::format("backend.password and backend.password-file: set only one (password from "
-                     "{}, password-file from {})",
-                     x.password_source, x.password_file_source));
+    fail(
+        fmt::format("backend.password and backend.password-file: set only one (password from "
+                    "{}, password-file from {})",
+                    x.password_source, x.password_file_source));
   }
   if (x.password) {
     c.backend.password = *x.password;
@@ -666,8 +671,9 @@ void validate(Config& c, Extra& x, std::vector<std::string>& warnings) {
   }
   if (b.tls_mode == BackendTlsMode::disabled &&
       !(b.tls.ca.empty() && b.tls.cert.empty() && b.tls_server_name.empty())) {
-    warnings.push_back("backend.tls: files or server-name are set but backend.tls.mode is "
-                       "disabled; they are not used");
+    warnings.push_back(
+        "backend.tls: files or server-name are set but backend.tls.mode is "
+        "disabled; they are not used");
   }
   require_readable("backend.tls.ca", b.tls.ca);
   require_readable("backend.tls.cert", b.tls.cert);
@@ -770,8 +776,8 @@ std::string HostPort::str() const {
 
 HostPort parse_host_port(const std::string& text) {
   const auto bad = [&](std::string_view why) -> ConfigError {
-    return ConfigError(fmt::format("expected HOST:PORT, got {}{}{}", shown(text),
-                                   why.empty() ? "" : ": ", why));
+    return ConfigError(
+        fmt::format("expected HOST:PORT, got {}{}{}", shown(text), why.empty() ? "" : ": ", why));
   };
   std::string host;
   std::string_view port_text;
@@ -807,7 +813,8 @@ HostPort parse_host_port(const std::string& text) {
     }
   }
   unsigned port = 0;
-  const auto [end, ec] = std::from_chars(port_text.data(), port_text.data() + port_text.size(), port);
+  const auto [end, ec] =
+      std::from_chars(port_text.data(), port_text.data() + port_text.size(), port);
   if (port_text.empty() || ec != std::errc{} || end != port_text.data() + port_text.size()) {
     throw bad("the port is not a number");
   }
@@ -882,9 +889,10 @@ std::chrono::milliseconds parse_duration(const std::string& text) {
 
 std::uint64_t parse_size(const std::string& text) {
   const auto bad = [&](std::string_view why) -> ConfigError {
-    return ConfigError(fmt::format("expected a size like \"1048576\", \"64KiB\", \"16MiB\" or "
-                                   "\"1GiB\", got {}{}{}",
-                                   shown(text), why.empty() ? "" : ": ", why));
+    return ConfigError(
+        fmt::format("expected a size like \"1048576\", \"64KiB\", \"16MiB\" or "
+                    "\"1GiB\", got {}{}{}",
+                    shown(text), why.empty() ? "" : ": ", why));
   };
   std::uint64_t number = 0;
   const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), number);
@@ -933,8 +941,8 @@ Config load_config_text(const std::string& yaml_text, const char* const* env) {
 Config load_config(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) {
-    throw ConfigError(fmt::format("cannot read config file {}: {}", shown(path),
-                                  std::strerror(errno)));
+    throw ConfigError(
+        fmt::format("cannot read config file {}: {}", shown(path), std::strerror(errno)));
   }
   std::ostringstream text;
   text << in.rdbuf();

@@ -27,7 +27,8 @@ struct TlsFiles {
 
 struct BackendConfig {
   HostPort address;
-  std::string user;      // ghostgate's own account (meta table, health checks), not the clients'
+  // ghostgate's own account (meta table, health checks), not the clients'
+  std::string user = "root";
   std::string password;  // from `password` or `password-file`; never logged
   std::string password_file;  // where `password` came from, if from a file (for dump_config)
   BackendTlsMode tls_mode = BackendTlsMode::disabled;

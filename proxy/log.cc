@@ -8,17 +8,17 @@
 
 #include <algorithm>
 #include <chrono>
-#include <optional>
 #include <memory>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <stdexcept>
 
 namespace ghostgate::proxy {
 
 namespace {
 
-constexpr std::string_view level_names[] = {"trace", "debug", "info",    "warn",
-                                             "error", "critical", "off"};
+constexpr std::string_view level_names[] = {"trace", "debug",    "info", "warn",
+                                            "error", "critical", "off"};
 
 struct Sink {
   std::shared_ptr<spdlog::logger> logger;
@@ -26,9 +26,9 @@ struct Sink {
 };
 
 std::shared_ptr<const Sink> make_stderr_sink(LogFormat format) {
-  auto logger = std::make_shared<spdlog::logger>(
-      "ghostgate", std::make_shared<spdlog::sinks::stderr_sink_mt>());
-  logger->set_pattern("%v");  // the line is built here; spdlog adds only the newline
+  auto logger = std::make_shared<spdlog::logger>("ghostgate",
+                                                 std::make_shared<spdlog::sinks::stderr_sink_mt>());
+  logger->set_pattern("%v");                // the line is built here; spdlog adds only the newline
   logger->set_level(spdlog::level::trace);  // filtering is done before formatting, in log.h
   logger->flush_on(spdlog::level::trace);   // stderr: every line out at once
   return std::make_shared<const Sink>(Sink{std::move(logger), format});
@@ -94,11 +94,10 @@ void append_text_value(std::string& out, const LogValue& v) {
   switch (v.type()) {
     case LogValue::Type::string: {
       const std::string_view s = v.as_string();
-      const bool plain =
-          !s.empty() && s.find_first_of(" \"=\\") == std::string_view::npos &&
-          std::none_of(s.begin(), s.end(), [](char c) {
-            return static_cast<unsigned char>(c) < 0x20 || c == 0x7f;
-          });
+      const bool plain = !s.empty() && s.find_first_of(" \"=\\") == std::string_view::npos &&
+                         std::none_of(s.begin(), s.end(), [](char c) {
+                           return static_cast<unsigned char>(c) < 0x20 || c == 0x7f;
+                         });
       if (plain) {
         out += s;
       } else {

@@ -74,16 +74,15 @@ class LogValue {
  public:
   enum class Type { string, signed_int, unsigned_int, floating, boolean };
 
-  LogValue(std::string_view v) : type_(Type::string), s_(v) {}  // NOLINT: implicit on purpose
-  LogValue(const char* v) : type_(Type::string), s_(v) {}      // NOLINT
+  LogValue(std::string_view v) : type_(Type::string), s_(v) {}    // NOLINT: implicit on purpose
+  LogValue(const char* v) : type_(Type::string), s_(v) {}         // NOLINT
   LogValue(const std::string& v) : type_(Type::string), s_(v) {}  // NOLINT
   LogValue(bool v) : type_(Type::boolean), u_(v ? 1 : 0) {}       // NOLINT
   template <std::signed_integral T>
   LogValue(T v) : type_(Type::signed_int), i_(v) {}  // NOLINT
   template <std::unsigned_integral T>
-    requires(!std::same_as<T, bool>)
-  LogValue(T v) : type_(Type::unsigned_int), u_(v) {}  // NOLINT
-  LogValue(double v) : type_(Type::floating), d_(v) {}  // NOLINT
+  requires(!std::same_as<T, bool>) LogValue(T v) : type_(Type::unsigned_int), u_(v) {}  // NOLINT
+  LogValue(double v) : type_(Type::floating), d_(v) {}                                  // NOLINT
 
   Type type() const { return type_; }
   std::string_view as_string() const { return s_; }
@@ -148,19 +147,19 @@ void log_error(std::uint64_t conn, fmt::format_string<Args...> f, Args&&... args
 
 // GG_LOG(level, conn, "format {}", args...): level is one of trace, debug, info, warn, error,
 // critical. Arguments are not evaluated when the level is disabled.
-#define GG_LOG(level, conn, ...)                                                           \
-  do {                                                                                     \
-    if (::ghostgate::proxy::log_enabled(::ghostgate::proxy::LogLevel::level)) {            \
+#define GG_LOG(level, conn, ...)                                                            \
+  do {                                                                                      \
+    if (::ghostgate::proxy::log_enabled(::ghostgate::proxy::LogLevel::level)) {             \
       ::ghostgate::proxy::log_at(::ghostgate::proxy::LogLevel::level, (conn), __VA_ARGS__); \
-    }                                                                                      \
+    }                                                                                       \
   } while (false)
 
 // GG_LOG_FIELDS(level, conn, "message", {{"key", value}, ...}): a fixed message plus structured
 // fields (JSON members, or key=value after the message in text format).
-#define GG_LOG_FIELDS(level, conn, msg, ...)                                                    \
-  do {                                                                                          \
-    if (::ghostgate::proxy::log_enabled(::ghostgate::proxy::LogLevel::level)) {                 \
-      ::ghostgate::proxy::log_write(::ghostgate::proxy::LogLevel::level, (conn), (msg),         \
-                                    ::ghostgate::proxy::LogFields __VA_ARGS__);                 \
-    }                                                                                           \
+#define GG_LOG_FIELDS(level, conn, msg, ...)                                            \
+  do {                                                                                  \
+    if (::ghostgate::proxy::log_enabled(::ghostgate::proxy::LogLevel::level)) {         \
+      ::ghostgate::proxy::log_write(::ghostgate::proxy::LogLevel::level, (conn), (msg), \
+                                    ::ghostgate::proxy::LogFields __VA_ARGS__);         \
+    }                                                                                   \
   } while (false)

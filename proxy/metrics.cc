@@ -86,8 +86,8 @@ std::string_view label(Decision d) noexcept {
 
 std::string_view label(StatementKind k) noexcept {
   static constexpr std::string_view names[] = {
-      "insert",     "update",       "delete",         "replace",      "load_data",
-      "create_table", "alter_table", "rename_table",  "drop_table",   "truncate",
+      "insert",         "update",       "delete",       "replace",    "load_data",
+      "create_table",   "alter_table",  "rename_table", "drop_table", "truncate",
       "create_trigger", "drop_trigger", "other"};
   static_assert(std::size(names) == static_cast<std::size_t>(StatementKind::count));
   const auto i = static_cast<std::size_t>(k);
@@ -126,8 +126,7 @@ std::string escape_label_value(std::string_view s) {
   return out;
 }
 
-void family(std::string& out, std::string_view name, std::string_view type,
-            std::string_view help) {
+void family(std::string& out, std::string_view name, std::string_view type, std::string_view help) {
   fmt::format_to(Out(out), "# HELP {} ", name);
   escape_help(out, help);
   fmt::format_to(Out(out), "\n# TYPE {} {}\n", name, type);
@@ -154,8 +153,7 @@ void gauge(std::string& out, std::string_view name, std::string_view help, const
   fmt::format_to(Out(out), "{} {}\n", name, g.value());
 }
 
-void histogram(std::string& out, std::string_view name, std::string_view help,
-               const Histogram& h) {
+void histogram(std::string& out, std::string_view name, std::string_view help, const Histogram& h) {
   family(out, name, "histogram", help);
   const Histogram::Snapshot s = h.snapshot();
   for (std::size_t i = 0; i < s.bounds.size(); ++i) {
@@ -198,8 +196,8 @@ std::string Metrics::render_prometheus() const {
   counter(out, "ghostgate_session_exceptions_total",
           "Client sessions ended by an unexpected exception.", session_exceptions);
 
-  gauge(out, "ghostgate_backend_connections_open",
-        "Backend connections open now, busy and idle.", backend_pool_open);
+  gauge(out, "ghostgate_backend_connections_open", "Backend connections open now, busy and idle.",
+        backend_pool_open);
   gauge(out, "ghostgate_backend_connections_idle", "Idle backend connections in the pool.",
         backend_pool_idle);
   gauge(out, "ghostgate_backend_pool_waiting", "Clients waiting for a backend connection.",
@@ -220,8 +218,7 @@ std::string Metrics::render_prometheus() const {
 
   family(out, "ghostgate_cutovers_total", "counter",
          "Online-DDL cut-overs: recorded DDLs run on the real table.");
-  fmt::format_to(Out(out), "ghostgate_cutovers_total{{result=\"ok\"}} {}\n",
-                 cutovers_done.value());
+  fmt::format_to(Out(out), "ghostgate_cutovers_total{{result=\"ok\"}} {}\n", cutovers_done.value());
   fmt::format_to(Out(out), "ghostgate_cutovers_total{{result=\"failed\"}} {}\n",
                  cutovers_failed.value());
   gauge(out, "ghostgate_online_ddl_pending_ghosts",

@@ -80,7 +80,7 @@ class Histogram {
   }
 
   struct Snapshot {
-    std::vector<double> bounds;            // without +Inf
+    std::vector<double> bounds;             // without +Inf
     std::vector<std::uint64_t> cumulative;  // bounds.size() + 1 entries; the last is +Inf
     std::uint64_t count = 0;
     double sum = 0;
@@ -155,10 +155,10 @@ class Metrics {
   Counter session_exceptions;          // ghostgate_session_exceptions_total
 
   // Backend pool.
-  Gauge backend_pool_open;            // ghostgate_backend_connections_open (busy + idle)
-  Gauge backend_pool_idle;            // ghostgate_backend_connections_idle
-  Gauge backend_pool_waiting;         // ghostgate_backend_pool_waiting (clients queued)
-  Counter backend_connect_failures;   // ghostgate_backend_connect_failures_total
+  Gauge backend_pool_open;           // ghostgate_backend_connections_open (busy + idle)
+  Gauge backend_pool_idle;           // ghostgate_backend_connections_idle
+  Gauge backend_pool_waiting;        // ghostgate_backend_pool_waiting (clients queued)
+  Counter backend_connect_failures;  // ghostgate_backend_connect_failures_total
 
   // Statements and online DDL.
   StatementCounters statements;  // ghostgate_statements_total{decision,kind}
@@ -166,13 +166,12 @@ class Metrics {
   Counter cutovers_failed;       // ghostgate_cutovers_total{result="failed"}
   Gauge online_ddl_pending;      // ghostgate_online_ddl_pending_ghosts (ghosts with state)
   // ghostgate_cutover_ddl_duration_seconds: running the recorded DDLs at one cut-over.
-  Histogram cutover_ddl_seconds{0.01, 0.05, 0.1, 0.25, 0.5, 1,   2.5,  5,    10,
+  Histogram cutover_ddl_seconds{0.01, 0.05, 0.1, 0.25, 0.5, 1,    2.5,  5,    10,
                                 30,   60,   120, 300,  600, 1800, 3600, 7200, 21600};
   // ghostgate_added_latency_seconds: time ghostgate itself adds to a statement (parse, decide,
   // rewrite, queueing), not the backend's time. 1µs .. 100ms.
-  Histogram added_latency_seconds{1e-6,   2.5e-6, 5e-6,   1e-5, 2.5e-5, 5e-5,
-                                  1e-4,   2.5e-4, 5e-4,   1e-3, 2.5e-3, 5e-3,
-                                  1e-2,   2.5e-2, 5e-2,   0.1};
+  Histogram added_latency_seconds{1e-6, 2.5e-6, 5e-6,   1e-5, 2.5e-5, 5e-5,   1e-4, 2.5e-4,
+                                  5e-4, 1e-3,   2.5e-3, 5e-3, 1e-2,   2.5e-2, 5e-2, 0.1};
 
   // Config reloads (SIGHUP).
   Counter config_reloads_ok;      // ghostgate_config_reloads_total{result="ok"}

@@ -1,0 +1,72 @@
+#pragma once
+// The DM-compatible meta table `<meta-schema>.<name>_onlineddl` in the backend, reached over
+// ghostgate's own connection (backend.user) on the control thread. Writes finish before the
+// client that caused them gets its OK.
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "proxy/asio.h"
+#include "proxy/backend.h"
+#include "proxy/config.h"
+#include "rules/online_ddl.h"
+
+namespace ghostgate::proxy {
+
+// Where an interrupted cut-over stood: DDL `index` was about to run while the target table's
+// definition hashed to `before`. On replay a different hash means that DDL had already run.
+struct CutoverMark {
+  std::size_t index = 0;
+  std::string before;
+  friend bool operator==(const CutoverMark&, const CutoverMark&) = default;
+};
+
+struct StoredRecord {
+  rules::GhostRecord record;
+  std::optional<CutoverMark> mark;
+};
+
+// The JSON kept in the `ddls` column: {"schema", "table", "ddls"} as DM writes it, plus
+// ghostgate's extra fields.
+std::string record_to_json(const StoredRecord& stored);
+// Throws std::exception on bad JSON.
+StoredRecord record_from_json(const std::string& ghost_schema, const std::string& ghost_table,
+                              const std::string& json);
+
+class MetaStore {
+ public:
+  MetaStore(asio::io_context& control, BackendConfig backend,
+            std::shared_ptr<asio::ssl::context> tls, std::string meta_schema,
+            std::string task_name, std::string instance_id);
+
+  // Each runs on the control thread, one at a time; callable from any worker's coroutine.
+  // An error is returned as text (nullopt = success).
+  awaitable<std::optional<std::string>> ensure_table();
+  awaitable<std::optional<std::string>> load(std::vector<StoredRecord>& out);
+  awaitable<std::optional<std::string>> upsert(StoredRecord stored);
+  awaitable<std::optional<std::string>> remove(rules::QualifiedName ghost);
+  // Health check: a round trip on ghostgate's own connection.
+  awaitable<std::optional<std::string>> ping();
+
+  std::string table() const;  // `schema`.`name_onlineddl`
+
+ private:
+  awaitable<QueryResult> run(std::string sql);
+  awaitable<QueryResult> run_on_control(std::string sql);
+
+  asio::io_context& control_;
+  BackendConfig backend_;
+  std::shared_ptr<asio::ssl::context> tls_;
+  std::string schema_;
+  std::string table_;
+  std::string id_;
+  std::unique_ptr<BackendConnection> conn_;
+  bool busy_ = false;
+};
+
+// X'...': a literal that means the same bytes whatever the sql_mode or character set.
+std::string hex_literal(std::string_view bytes);
+
+}  // namespace ghostgate::proxy

@@ -1,0 +1,606 @@
+#include "proxy/online_ddl_service.h"
+
+#include <nlohmann/json.hpp>
+
+#include <cstdio>
+#include <regex>
+
+#include "protocol/constants.h"
+#include "proxy/log.h"
+#include "proxy/meta_store.h"
+#include "proxy/metrics.h"
+#include "proxy/session.h"
+#include "rules/classifier.h"
+#include "rules/lexer.h"
+
+namespace ghostgate::proxy {
+
+using rules::Plan;
+using rules::QualifiedName;
+using rules::Statement;
+using rules::Step;
+
+namespace {
+
+constexpr auto positive_ttl = std::chrono::seconds(60);
+constexpr auto negative_ttl = std::chrono::seconds(2);
+
+std::string digest(std::string_view text) {
+  std::uint64_t h = 1469598103934665603ull;  // FNV-1a: a stable id for grepping logs
+  for (unsigned char c : text) {
+    h = (h ^ c) * 1099511628211ull;
+  }
+  char buf[17];
+  std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(h));
+  return buf;
+}
+
+StatementKind metric_kind(rules::StatementKind k) {
+  using K = rules::StatementKind;
+  switch (k) {
+    case K::insert:
+      return StatementKind::insert;
+    case K::update:
+      return StatementKind::update;
+    case K::delete_rows:
+      return StatementKind::delete_;
+    case K::replace:
+      return StatementKind::replace;
+    case K::load_data:
+      return StatementKind::load_data;
+    case K::create_table:
+      return StatementKind::create_table;
+    case K::alter_table:
+    case K::create_index:
+    case K::drop_index:
+      return StatementKind::alter_table;
+    case K::rename_table:
+      return StatementKind::rename_table;
+    case K::drop_table:
+      return StatementKind::drop_table;
+    case K::truncate:
+      return StatementKind::truncate;
+    case K::create_trigger:
+      return StatementKind::create_trigger;
+    case K::drop_trigger:
+      return StatementKind::drop_trigger;
+    default:
+      return StatementKind::other;
+  }
+}
+
+std::string describe_tables(const Statement& s, std::string_view db) {
+  std::string out;
+  for (const rules::TableRef& t : s.tables()) {
+    if (!out.empty()) {
+      out += ',';
+    }
+    out += t.schema.empty() ? std::string(db) : std::string(t.schema);
+    out += '.';
+    out += t.table;
+  }
+  return out;
+}
+
+// SHOW CREATE TABLE without the AUTO_INCREMENT counter, which moves with every insert.
+std::string definition_fingerprint(const std::string& create_table) {
+  static const std::regex auto_increment(" AUTO_INCREMENT=[0-9]+");
+  return digest(std::regex_replace(create_table, auto_increment, ""));
+}
+
+}  // namespace
+
+// What exists downstream, as seen through the replicator's own connection (its privileges),
+// cached briefly. Every DDL that passes through clears it.
+class OnlineDdlService::CachedCatalog final : public rules::Catalog {
+ public:
+  std::optional<bool> table_exists(const QualifiedName& name) const override {
+    std::lock_guard lock(mutex_);
+    auto it = entries_.find(name);
+    if (it == entries_.end() || it->second.expires < std::chrono::steady_clock::now()) {
+      return std::nullopt;
+    }
+    return it->second.exists;
+  }
+  void store(const QualifiedName& name, bool exists) {
+    std::lock_guard lock(mutex_);
+    entries_[name] = {exists,
+                      std::chrono::steady_clock::now() + (exists ? positive_ttl : negative_ttl)};
+  }
+  void clear() {
+    std::lock_guard lock(mutex_);
+    entries_.clear();
+  }
+
+ private:
+  struct Entry {
+    bool exists;
+    std::chrono::steady_clock::time_point expires;
+  };
+  mutable std::mutex mutex_;
+  std::map<QualifiedName, Entry> entries_;
+};
+
+struct OnlineDdlService::StatementResult {
+  bool forwarded = false;  // the plan was "forward": the caller sends it
+  bool error = false;      // an ERR was appended: a batch stops here
+  bool close = false;
+};
+
+OnlineDdlService::OnlineDdlService(rules::TableRules rules, std::shared_ptr<MetaStore> meta,
+                                   bool dry_run)
+    : engine_(std::make_unique<rules::Engine>(std::move(rules))),
+      meta_(std::move(meta)),
+      catalog_(std::make_unique<CachedCatalog>()),
+      dry_run_(dry_run) {
+  quick_engine_.store(engine_.get(), std::memory_order_release);
+}
+
+OnlineDdlService::~OnlineDdlService() = default;
+
+void OnlineDdlService::replace_rules(rules::TableRules rules) {
+  std::lock_guard lock(mutex_);
+  auto fresh = std::make_unique<rules::Engine>(std::move(rules));
+  fresh->load(engine_->snapshot());
+  // quick_forward() reads the engine without the mutex: keep the old one alive. Rule reloads
+  // are rare (SIGHUP), so the few retired engines are not worth reclaiming.
+  static std::vector<std::unique_ptr<rules::Engine>> retired;
+  retired.push_back(std::move(engine_));
+  engine_ = std::move(fresh);
+  quick_engine_.store(engine_.get(), std::memory_order_release);
+}
+
+std::optional<std::string> OnlineDdlService::use_statement_db(std::string_view sql) {
+  Statement s = rules::classify(sql);
+  if (s.kind != rules::StatementKind::use) {
+    return std::nullopt;
+  }
+  const rules::TableRef* ref = s.first(rules::RefRole::database);
+  if (ref == nullptr) {
+    return std::nullopt;
+  }
+  return std::string(ref->schema);
+}
+
+bool OnlineDdlService::quick_forward(std::string_view sql, std::string_view current_db,
+                                     bool multi) const {
+  const rules::Engine* engine = quick_engine_.load(std::memory_order_acquire);
+  auto quick = [&](std::string_view text) {
+    const Statement s = rules::classify(text);
+    if (s.kind == rules::StatementKind::use || s.is_ddl) {
+      return false;  // USE is tracked, DDL clears the catalog cache
+    }
+    if (!engine->quick_forward(s, current_db)) {
+      return false;
+    }
+    metrics().statements.inc(proxy::Decision::forwarded, metric_kind(s.kind));
+    return true;
+  };
+  if (!multi) {
+    return quick(sql);
+  }
+  rules::StatementSplitter splitter(sql);
+  std::string_view piece;
+  while (splitter.next(piece)) {
+    if (!quick(piece)) {
+      return false;
+    }
+  }
+  return true;
+}
+
+awaitable<bool> OnlineDdlService::load() {
+  if (auto err = co_await meta_->ensure_table()) {
+    log_warn(no_conn, "online-ddl: cannot create meta table {}: {}", meta_->table(), *err);
+    co_return false;
+  }
+  std::vector<StoredRecord> stored;
+  if (auto err = co_await meta_->load(stored)) {
+    log_warn(no_conn, "online-ddl: cannot load meta table {}: {}", meta_->table(), *err);
+    co_return false;
+  }
+  std::vector<rules::GhostRecord> records;
+  {
+    std::lock_guard lock(mutex_);
+    marks_.clear();
+    for (StoredRecord& s : stored) {
+      if (s.mark) {
+        marks_[s.record.ghost] = *s.mark;
+      }
+      since_.emplace(s.record.ghost, std::chrono::system_clock::now());
+      records.push_back(std::move(s.record));
+    }
+    engine_->load(records);
+    metrics().online_ddl_pending.set(static_cast<std::int64_t>(records.size()));
+  }
+  log_info(no_conn, "online-ddl: {} pending migration(s) loaded from {}", records.size(),
+           meta_->table());
+  ready_.store(true, std::memory_order_release);
+  co_return true;
+}
+
+awaitable<Plan> OnlineDdlService::plan_with_lookups(Session& session, const Statement& stmt,
+                                                    std::string_view db) {
+  for (int round = 0;; ++round) {
+    Plan plan;
+    {
+      std::lock_guard lock(mutex_);
+      plan = engine_->plan(stmt, db, *catalog_);
+    }
+    if (plan.verdict != Plan::Verdict::need_lookup || round == 3) {
+      if (plan.verdict == Plan::Verdict::need_lookup) {
+        plan = Plan{};
+        plan.verdict = Plan::Verdict::refuse;
+        plan.error_code = rules::Engine::refuse_error_code;
+        plan.sql_state = "HY000";
+        plan.error_message = "ghostgate: cannot tell whether a table is a tool's helper";
+      }
+      co_return plan;
+    }
+    std::string sql =
+        "SELECT TABLE_SCHEMA, TABLE_NAME FROM information_schema.TABLES WHERE ";
+    for (std::size_t i = 0; i < plan.lookups.size(); ++i) {
+      sql += i ? " OR " : "";
+      sql += "(TABLE_SCHEMA = " + hex_literal(plan.lookups[i].schema) +
+             " AND TABLE_NAME = " + hex_literal(plan.lookups[i].table) + ")";
+    }
+    QueryResult r = co_await session.backend_query(std::move(sql));
+    if (r.error) {
+      Plan failed;
+      failed.verdict = Plan::Verdict::refuse;
+      failed.error_code = r.error->code;
+      failed.sql_state = r.error->sql_state;
+      failed.error_message = "ghostgate: table lookup failed: " + r.error->message;
+      co_return failed;
+    }
+    for (const QualifiedName& name : plan.lookups) {
+      bool exists = false;
+      for (const auto& row : r.rows) {
+        if (row.size() >= 2 && row[0] && row[1] && *row[0] == name.schema &&
+            *row[1] == name.table) {
+          exists = true;
+        }
+      }
+      catalog_->store(name, exists);
+    }
+  }
+}
+
+awaitable<std::optional<std::string>> OnlineDdlService::persist(const QualifiedName& ghost,
+                                                                std::optional<rules::GhostRecord> rec,
+                                                                std::optional<CutoverMark> mark) {
+  if (!ready()) {
+    co_return std::string("the meta table is not available (see /readyz)");
+  }
+  if (rec) {
+    co_return co_await meta_->upsert(StoredRecord{std::move(*rec), std::move(mark)});
+  }
+  co_return co_await meta_->remove(ghost);
+}
+
+awaitable<std::optional<std::string>> OnlineDdlService::apply_state_step(const Step& step) {
+  std::optional<rules::GhostRecord> previous;
+  std::optional<rules::GhostRecord> now;
+  {
+    std::lock_guard lock(mutex_);
+    if (const rules::GhostRecord* r = engine_->find(step.ghost)) {
+      previous = *r;
+    }
+    now = engine_->apply(step);
+    marks_.erase(step.ghost);
+    if (now) {
+      since_.emplace(step.ghost, std::chrono::system_clock::now());
+    } else {
+      since_.erase(step.ghost);
+    }
+  }
+  if (auto err = co_await persist(step.ghost, now, std::nullopt)) {
+    std::lock_guard lock(mutex_);
+    engine_->restore(step.ghost, previous);
+    co_return err;
+  }
+  {
+    std::lock_guard lock(mutex_);
+    metrics().online_ddl_pending.set(static_cast<std::int64_t>(engine_->snapshot().size()));
+  }
+  co_return std::nullopt;
+}
+
+// Runs one cut-over DDL so that a crash at any point replays to the same result: the target's
+// definition is fingerprinted and persisted before the DDL runs; after a restart a changed
+// fingerprint means the DDL had run and only its progress was lost.
+awaitable<std::optional<std::string>> OnlineDdlService::run_cutover_sql(Session& session,
+                                                                        const Step& ddl,
+                                                                        const Step& progress,
+                                                                        std::uint16_t& error_code,
+                                                                        std::string& sql_state) {
+  const std::size_t index = progress.applied - 1;
+  QueryResult show = co_await session.backend_query("SHOW CREATE TABLE " +
+                                                    rules::quote_name(ddl.target));
+  if (show.error) {
+    error_code = show.error->code;
+    sql_state = show.error->sql_state;
+    co_return show.error->message;
+  }
+  const std::string before =
+      definition_fingerprint(show.rows.empty() || show.rows[0].size() < 2
+                                 ? std::string()
+                                 : show.rows[0][1].value_or(""));
+  std::optional<CutoverMark> mark;
+  std::optional<rules::GhostRecord> record;
+  {
+    std::lock_guard lock(mutex_);
+    if (auto it = marks_.find(progress.ghost); it != marks_.end()) {
+      mark = it->second;
+    }
+    if (const rules::GhostRecord* r = engine_->find(progress.ghost)) {
+      record = *r;
+    }
+  }
+  if (mark && mark->index == index && mark->before != before) {
+    log_info(session.id(), "online-ddl: cut-over DDL {} of {} already ran before a restart; "
+             "not running it again", index + 1, rules::quote_name(progress.ghost));
+    co_return std::nullopt;
+  }
+  const CutoverMark fresh{index, before};
+  if (record) {
+    if (auto err = co_await persist(progress.ghost, record, fresh)) {
+      error_code = protocol::er::unknown_error;
+      sql_state = "HY000";
+      co_return "cannot persist cut-over progress: " + *err;
+    }
+    std::lock_guard lock(mutex_);
+    marks_[progress.ghost] = fresh;
+  }
+  const auto started = std::chrono::steady_clock::now();
+  QueryResult r = co_await session.backend_query(ddl.sql);
+  metrics().cutover_ddl_seconds.observe(std::chrono::steady_clock::now() - started);
+  if (r.error) {
+    error_code = r.error->code;
+    sql_state = r.error->sql_state;
+    co_return r.error->message;
+  }
+  log_info(session.id(), "online-ddl: cut-over ran on {}: {}", rules::quote_name(ddl.target),
+           ddl.sql);
+  co_return std::nullopt;
+}
+
+awaitable<OnlineDdlService::StatementResult> OnlineDdlService::run_statement(
+    Session& session, const Statement& stmt, std::string_view db, bool more_follow,
+    std::uint8_t& seq, std::vector<std::uint8_t>& out) {
+  StatementResult result;
+  Plan plan = co_await plan_with_lookups(session, stmt, db);
+  const StatementKind kind = metric_kind(stmt.kind);
+  if (plan.verdict == Plan::Verdict::forward) {
+    result.forwarded = true;
+    co_return result;
+  }
+  const std::string tables = describe_tables(stmt, db);
+  const std::string id = digest(stmt.text);
+  if (dry_run_) {
+    log_info(session.id(), "online-ddl dry-run: would {} {} kind={} tables={} digest={} ({})",
+             plan.verdict == Plan::Verdict::refuse ? "refuse" : "answer locally",
+             plan.steps.empty() ? "(suppress)" : "(with state changes)",
+             static_cast<int>(stmt.kind), tables, id, plan.reason);
+    result.forwarded = true;
+    co_return result;
+  }
+  if (plan.verdict == Plan::Verdict::refuse) {
+    counters_.refused.fetch_add(1, std::memory_order_relaxed);
+    metrics().statements.inc(proxy::Decision::refused, kind);
+    log_warn(session.id(), "online-ddl refuse: tables={} digest={}: {}", tables, id,
+             plan.error_message);
+    session.local_error(out, seq, plan.error_code, plan.sql_state, plan.error_message);
+    result.error = true;
+    co_return result;
+  }
+  // local: a suppressed DDL still ends the client's transaction, as the DDL would have.
+  if (plan.implicit_commit && (session.status() & protocol::status::in_trans)) {
+    QueryResult c = co_await session.backend_query("COMMIT");
+    if (c.error) {
+      session.local_error(out, seq, c.error->code, c.error->sql_state, c.error->message);
+      result.error = true;
+      co_return result;
+    }
+  }
+  bool recorded = false;
+  bool cutover = false;
+  for (std::size_t i = 0; i < plan.steps.size(); ++i) {
+    const Step& step = plan.steps[i];
+    std::optional<std::string> err;
+    std::uint16_t code = protocol::er::unknown_error;
+    std::string state = "HY000";
+    if (step.kind == Step::Kind::backend_sql) {
+      catalog_->clear();
+      if (i + 1 < plan.steps.size() &&
+          plan.steps[i + 1].kind == Step::Kind::cutover_progress) {
+        cutover = true;
+        err = co_await run_cutover_sql(session, step, plan.steps[i + 1], code, state);
+      } else {
+        QueryResult r = co_await session.backend_query(step.sql);
+        if (r.error) {
+          code = r.error->code;
+          state = r.error->sql_state;
+          err = r.error->message;
+        } else {
+          log_info(session.id(), "online-ddl: ran {}", step.sql);
+        }
+      }
+    } else {
+      if (step.kind == Step::Kind::record) {
+        recorded = true;
+      }
+      if (step.kind == Step::Kind::cutover_progress || step.kind == Step::Kind::forget) {
+        std::lock_guard lock(mutex_);
+        cutover = cutover || step.kind == Step::Kind::cutover_progress;
+      }
+      err = co_await apply_state_step(step);
+      if (err) {
+        err = "ghostgate: cannot persist online-DDL state: " + *err;
+      }
+    }
+    if (err) {
+      if (cutover) {
+        counters_.cutover_failures.fetch_add(1, std::memory_order_relaxed);
+        metrics().cutovers_failed.inc();
+      }
+      log_warn(session.id(), "online-ddl {} failed: tables={} digest={}: {}", plan.reason, tables,
+               id, *err);
+      session.local_error(out, seq, code, state, *err);
+      result.error = true;
+      co_return result;
+    }
+  }
+  if (cutover) {
+    counters_.cutovers.fetch_add(1, std::memory_order_relaxed);
+    metrics().cutovers_done.inc();
+    metrics().statements.inc(proxy::Decision::cutover, kind);
+  } else if (recorded) {
+    counters_.recorded.fetch_add(1, std::memory_order_relaxed);
+    metrics().statements.inc(proxy::Decision::recorded, kind);
+  } else {
+    counters_.suppressed.fetch_add(1, std::memory_order_relaxed);
+    metrics().statements.inc(proxy::Decision::suppressed, kind);
+  }
+  log_info(session.id(), "online-ddl {}: {} tables={} digest={}",
+           cutover ? "cut-over" : recorded ? "record" : "suppress", plan.reason, tables, id);
+  session.local_ok(out, seq, more_follow);
+  co_return result;
+}
+
+awaitable<OnlineDdlService::Decision> OnlineDdlService::on_query(Session& session,
+                                                                std::string sql) {
+  Decision decision;
+  const bool multi = (session.client_caps() & protocol::cap::multi_statements) != 0;
+  std::vector<std::string_view> pieces;
+  if (multi) {
+    pieces = rules::split_statements(sql);
+  } else {
+    pieces.push_back(sql);
+  }
+  std::string db = session.current_db();
+  // A batch whose statements all forward is sent as it came.
+  {
+    bool all_forward = true;
+    bool any_ddl = false;
+    std::string sim_db = db;
+    for (std::string_view piece : pieces) {
+      const Statement s = rules::classify(piece);
+      any_ddl = any_ddl || s.is_ddl;
+      if (s.kind == rules::StatementKind::use) {
+        if (const rules::TableRef* ref = s.first(rules::RefRole::database)) {
+          sim_db = std::string(ref->schema);
+          decision.use_db = sim_db;
+        }
+        continue;
+      }
+      Plan plan = co_await plan_with_lookups(session, s, sim_db);
+      if (plan.verdict != Plan::Verdict::forward) {
+        if (!dry_run_) {
+          all_forward = false;
+          break;
+        }
+        log_info(session.id(),
+                 "online-ddl dry-run: would {} kind={} tables={} digest={} ({}); forwarded",
+                 plan.verdict == Plan::Verdict::refuse ? "refuse" : "answer locally",
+                 static_cast<int>(s.kind), describe_tables(s, sim_db), digest(s.text),
+                 plan.reason);
+      }
+      metrics().statements.inc(proxy::Decision::forwarded, metric_kind(s.kind));
+    }
+    if (all_forward) {
+      if (any_ddl) {
+        catalog_->clear();
+      }
+      co_return decision;
+    }
+  }
+  // Mixed or suppressed: run statement by statement, in order. Consecutive forwarded statements
+  // go to the backend together; ghostgate's own answers are stitched in between with the right
+  // sequence ids and SERVER_MORE_RESULTS_EXISTS flags. Like the server, stop at the first error.
+  decision = Decision{};
+  decision.forward = false;
+  std::uint8_t seq = 1;
+  std::string pending;  // forwarded statements not yet sent
+  const rules::Engine* engine = quick_engine_.load(std::memory_order_acquire);
+  auto flush = [&](bool more_follow) -> awaitable<bool> {
+    if (pending.empty()) {
+      co_return true;
+    }
+    Session::Collected c =
+        co_await session.collect_query(std::move(pending), more_follow, seq, decision.packets);
+    pending.clear();
+    if (!c.ok) {
+      decision.close = true;
+    }
+    co_return c.ok && !c.error;
+  };
+  for (std::size_t i = 0; i < pieces.size(); ++i) {
+    const bool last = i + 1 == pieces.size();
+    const Statement s = rules::classify(pieces[i]);
+    bool forward_it = false;
+    if (s.kind == rules::StatementKind::use) {
+      if (const rules::TableRef* ref = s.first(rules::RefRole::database)) {
+        db = std::string(ref->schema);
+      }
+      forward_it = true;
+    } else if (!s.is_ddl && engine->quick_forward(s, db)) {
+      forward_it = true;
+    } else {
+      // What was sent before may change what this statement means (and must run first).
+      if (!co_await flush(true)) {
+        co_return decision;
+      }
+      StatementResult r = co_await run_statement(session, s, db, !last, seq, decision.packets);
+      if (r.error || r.close) {
+        decision.close = decision.close || r.close;
+        co_return decision;
+      }
+      forward_it = r.forwarded;
+    }
+    if (forward_it) {
+      if (!pending.empty()) {
+        pending += ";\n";
+      }
+      pending += pieces[i];
+      metrics().statements.inc(proxy::Decision::forwarded, metric_kind(s.kind));
+    }
+  }
+  co_await flush(false);
+  session.set_current_db(db);
+  co_return decision;
+}
+
+awaitable<std::optional<std::uint16_t>> OnlineDdlService::on_prepare(Session& session,
+                                                                    std::string sql) {
+  const Statement s = rules::classify(sql);
+  Plan plan = co_await plan_with_lookups(session, s, session.current_db());
+  if (plan.verdict == Plan::Verdict::forward || dry_run_) {
+    co_return std::nullopt;
+  }
+  co_return static_cast<std::uint16_t>(s.placeholders);
+}
+
+std::string OnlineDdlService::state_json() const {
+  nlohmann::json j = nlohmann::json::array();
+  std::lock_guard lock(mutex_);
+  for (const rules::GhostRecord& r : engine_->snapshot()) {
+    nlohmann::json item;
+    item["ghost"] = {{"schema", r.ghost.schema}, {"table", r.ghost.table}};
+    item["real_table_hint"] = r.real_hint;
+    item["ddls"] = r.ddls;
+    item["applied"] = r.applied;
+    if (r.deferred_drop) {
+      item["deferred_drop"] = {{"schema", r.deferred_drop->schema},
+                               {"table", r.deferred_drop->table}};
+    }
+    if (auto it = since_.find(r.ghost); it != since_.end()) {
+      item["since_unix"] =
+          std::chrono::duration_cast<std::chrono::seconds>(it->second.time_since_epoch()).count();
+    }
+    j.push_back(std::move(item));
+  }
+  return nlohmann::json{{"ready", ready()}, {"dry_run", dry_run_}, {"pending", j}}.dump(2);
+}
+
+}  // namespace ghostgate::proxy

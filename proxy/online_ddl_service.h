@@ -1,0 +1,103 @@
+#pragma once
+// The online-DDL engine (rules/online_ddl.h) wired to the proxy: classifies each statement,
+// answers suppressed ones locally, runs cut-overs on the replicator's own backend connection
+// (its sql_mode and character set), and persists recorded DDLs in the DM-compatible meta table
+// before any OK. One per process, shared by every worker.
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <set>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "proxy/asio.h"
+#include "proxy/config.h"
+#include "proxy/meta_store.h"
+#include "rules/online_ddl.h"
+
+namespace ghostgate::proxy {
+
+class Session;
+class MetaStore;
+
+class OnlineDdlService {
+ public:
+  struct Decision {
+    bool forward = true;                 // send the original packet and relay the response
+    std::optional<std::string> use_db;   // the session's database after a successful forward
+    std::vector<std::uint8_t> packets;   // !forward: the whole response, sequence ids from 1
+    bool close = false;                  // !forward: close the client after sending
+  };
+
+  OnlineDdlService(rules::TableRules rules, std::shared_ptr<MetaStore> meta, bool dry_run);
+  ~OnlineDdlService();
+
+  // Loads the recorded state from the meta table (creating it if missing). Until this has
+  // succeeded the service is not ready (readyz) and statements that need state are refused.
+  awaitable<bool> load();
+  bool ready() const { return ready_.load(std::memory_order_acquire); }
+
+  // Hot path, synchronous, allocation-free: true when the text certainly needs nothing from
+  // this service (every statement forwards, no USE to track).
+  bool quick_forward(std::string_view sql, std::string_view current_db, bool multi) const;
+
+  // The decision for a COM_QUERY text (or a locally prepared statement's execution).
+  awaitable<Decision> on_query(Session& session, std::string sql);
+  // A COM_STMT_PREPARE: the parameter count when ghostgate answers it itself, else nullopt.
+  awaitable<std::optional<std::uint16_t>> on_prepare(Session& session, std::string sql);
+
+  // SIGHUP: new rules take effect on the next statement; the recorded state is kept.
+  void replace_rules(rules::TableRules rules);
+
+  // For the admin endpoint: the pending migrations as JSON.
+  std::string state_json() const;
+
+  struct Counters {
+    std::atomic<std::uint64_t> suppressed{0}, recorded{0}, refused{0}, cutovers{0},
+        cutover_failures{0}, forgotten{0};
+  };
+  const Counters& counters() const { return counters_; }
+
+  // `USE db` as a single statement: the database, else nullopt.
+  static std::optional<std::string> use_statement_db(std::string_view sql);
+
+ private:
+  class CachedCatalog;
+  struct StatementResult;
+
+  // Coroutine parameters are values or references the caller keeps alive while awaiting.
+  awaitable<StatementResult> run_statement(Session& session, const rules::Statement& stmt,
+                                           std::string_view db, bool more_follow,
+                                           std::uint8_t& seq, std::vector<std::uint8_t>& out);
+  awaitable<rules::Plan> plan_with_lookups(Session& session, const rules::Statement& stmt,
+                                           std::string_view db);
+  awaitable<std::optional<std::string>> apply_state_step(const rules::Step& step);
+  awaitable<std::optional<std::string>> persist(const rules::QualifiedName& ghost,
+                                                std::optional<rules::GhostRecord> record,
+                                                std::optional<CutoverMark> mark);
+  awaitable<std::optional<std::string>> run_cutover_sql(Session& session,
+                                                        const rules::Step& ddl,
+                                                        const rules::Step& progress,
+                                                        std::uint16_t& error_code,
+                                                        std::string& sql_state);
+
+  mutable std::mutex mutex_;  // guards engine_ (plan/apply/restore/snapshot)
+  std::unique_ptr<rules::Engine> engine_;
+  std::atomic<const rules::Engine*> quick_engine_{nullptr};  // read without the mutex
+  std::map<rules::QualifiedName, CutoverMark> marks_;
+  std::shared_ptr<MetaStore> meta_;
+  std::unique_ptr<CachedCatalog> catalog_;
+  bool dry_run_;
+  std::atomic<bool> ready_{false};
+  std::map<rules::QualifiedName, std::chrono::system_clock::time_point> since_;
+  std::set<rules::QualifiedName> cutovers_running_;
+  Counters counters_;
+};
+
+}  // namespace ghostgate::proxy

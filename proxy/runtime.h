@@ -1,0 +1,48 @@
+#pragma once
+// Process-wide state the sessions share, and the per-thread worker that owns sessions'
+// sockets. Everything here is either immutable after start, atomic, or published as an
+// immutable snapshot (config), so sessions take no locks on the hot path.
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <thread>
+
+#include "protocol/constants.h"
+#include "proxy/asio.h"
+#include "proxy/config.h"
+#include "proxy/pool.h"
+
+namespace ghostgate::proxy {
+
+class OnlineDdlService;
+
+struct Runtime {
+  std::atomic<std::shared_ptr<const Config>> config;
+  std::shared_ptr<asio::ssl::context> client_tls;   // nullptr: clients cannot use TLS
+  std::shared_ptr<asio::ssl::context> backend_tls;  // nullptr: backend TLS disabled
+  std::shared_ptr<PoolShared> pool_shared = std::make_shared<PoolShared>();
+  OnlineDdlService* online_ddl = nullptr;           // nullptr: online DDL disabled
+  std::atomic<std::uint64_t> next_session_id{1};
+  std::atomic<std::uint32_t> clients{0};
+  std::atomic<std::uint32_t> statements_in_flight{0};
+  std::atomic<bool> draining{false};
+
+  std::shared_ptr<const Config> config_snapshot() const {
+    return config.load(std::memory_order_acquire);
+  }
+};
+
+struct Worker {
+  Worker(unsigned index, std::shared_ptr<PoolShared> shared)
+      : index(index), ctx(1), pool(ctx, std::move(shared)) {}
+  unsigned index;
+  asio::io_context ctx;
+  Pool pool;
+  // The capabilities of the last client that logged in here: idle connections with this key
+  // are the best guess for greeting the next client before it says what it wants.
+  protocol::Capabilities last_key = 0;
+  std::thread thread;
+};
+
+}  // namespace ghostgate::proxy

@@ -1,0 +1,110 @@
+#pragma once
+// One client connection: the MySQL handshake (the client logs in with its own credentials,
+// verified by the backend on a pooled connection), then the command loop. A command is either
+// forwarded with its response relayed byte for byte, or answered by ghostgate itself (online
+// DDL suppressions, statements prepared locally).
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "protocol/constants.h"
+#include "protocol/frame.h"
+#include "protocol/response.h"
+#include "proxy/asio.h"
+#include "proxy/backend.h"
+#include "proxy/packet_io.h"
+#include "proxy/runtime.h"
+#include "proxy/stream.h"
+
+namespace ghostgate::proxy {
+
+// Runs a session to its end on the worker that owns `socket`.
+awaitable<void> run_session(tcp::socket socket, Runtime& runtime, Worker& worker);
+
+class Session {
+ public:
+  Session(tcp::socket socket, Runtime& runtime, Worker& worker);
+  awaitable<void> run();
+
+  // What a command left behind, for the online-DDL layer and for tests.
+  std::uint64_t id() const { return id_; }
+  const std::string& current_db() const { return db_; }
+  void set_current_db(std::string db) { db_ = std::move(db); }
+  std::uint16_t status() const { return status_; }
+  protocol::Capabilities client_caps() const { return client_caps_; }
+  BackendConnection* backend() { return backend_.get(); }
+
+  // --- used by the online-DDL layer (online_ddl_session.cc) ---
+  // Runs a statement on the session's backend connection; the result comes back, the client
+  // sees nothing of it.
+  awaitable<QueryResult> backend_query(std::string sql);
+  // Runs a COM_QUERY on the backend and collects its whole response as client frames
+  // (sequence ids continuing from `seq`); the final terminator gets SERVER_MORE_RESULTS_EXISTS
+  // when `more_follow`. Returns false when the connection failed (then `out` holds an ERR).
+  struct Collected {
+    bool ok = false;       // the connection survived
+    bool error = false;    // the response ended with an ERR
+  };
+  awaitable<Collected> collect_query(std::string sql, bool more_follow, std::uint8_t& seq,
+                                     std::vector<std::uint8_t>& out);
+  // An OK for a statement ghostgate answered itself, with the session's status flags.
+  void local_ok(std::vector<std::uint8_t>& out, std::uint8_t& seq, bool more_results,
+                std::uint64_t affected = 0) const;
+  void local_error(std::vector<std::uint8_t>& out, std::uint8_t& seq, std::uint16_t code,
+                   std::string_view state, std::string_view message) const;
+
+ private:
+  struct LocalStatement {
+    std::uint16_t params = 0;
+    std::string sql;
+  };
+  enum class Outcome { ok, close };
+
+  awaitable<bool> handshake();
+  awaitable<bool> relay_login(std::string scramble, std::string plugin, std::uint8_t backend_seq,
+                              std::uint8_t client_seq, bool is_change_user);
+  awaitable<std::unique_ptr<BackendConnection>> open_backend(std::uint8_t client_seq);
+  awaitable<Outcome> command_loop();
+  awaitable<Outcome> dispatch(protocol::Packet packet);
+  awaitable<Outcome> forward(protocol::Packet packet, protocol::Command cmd);
+  awaitable<Outcome> relay_response(protocol::Command cmd, std::size_t response_bytes_sent);
+  awaitable<Outcome> relay_upload();
+  awaitable<Outcome> handle_query(protocol::Packet packet);
+  awaitable<Outcome> handle_prepare(protocol::Packet packet);
+  awaitable<Outcome> handle_local_statement(protocol::Packet packet, protocol::Command cmd,
+                                            std::uint32_t stmt_id);
+  awaitable<Outcome> handle_change_user(protocol::Packet packet);
+  awaitable<bool> write_client(std::vector<std::uint8_t>& bytes);
+  awaitable<bool> write_client(protocol::Bytes bytes);
+  awaitable<Outcome> backend_lost(bool response_started, const error_code& ec);
+  void append_local_ok(std::uint8_t& seq, bool more_results) { local_ok(out_, seq, more_results); }
+  void append_error(std::uint8_t& seq, std::uint16_t code, std::string_view state,
+                    std::string_view message) {
+    local_error(out_, seq, code, state, message);
+  }
+  void release_backend();
+
+  Runtime& runtime_;
+  Worker& worker_;
+  std::shared_ptr<const Config> config_;
+  std::uint64_t id_;
+  Stream client_;
+  InBuffer client_in_;
+  std::vector<std::uint8_t> client_scratch_;
+  std::vector<std::uint8_t> out_;
+  std::unique_ptr<BackendConnection> backend_;
+  protocol::ResponseTracker tracker_;
+  protocol::Capabilities client_caps_ = 0;
+  std::string user_;
+  std::string db_;
+  std::uint16_t status_ = protocol::status::autocommit;
+  std::unordered_map<std::uint32_t, LocalStatement> local_statements_;
+  std::uint32_t next_local_statement_ = 0xf0000000u;
+  bool closing_ = false;
+};
+
+}  // namespace ghostgate::proxy
