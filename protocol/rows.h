@@ -26,8 +26,7 @@ namespace ghostgate::protocol {
 using TextRow = std::vector<std::optional<std::string_view>>;
 
 // The row must hold exactly `column_count` values and nothing after them.
-[[nodiscard]] std::error_code parse_text_row(Bytes payload, std::size_t column_count,
-                                             TextRow& out);
+[[nodiscard]] std::error_code parse_text_row(Bytes payload, std::size_t column_count, TextRow& out);
 void serialize_text_row(std::span<const std::optional<std::string_view>> row, Writer& w);
 
 // ---- Binary values ---------------------------------------------------------------------------

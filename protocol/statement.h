@@ -99,8 +99,7 @@ void serialize_stmt_prepare_ok(const StmtPrepareOk& ok, Writer& w);
                                                  StmtExecute& out,
                                                  std::span<const bool> long_data = {});
 // Writes the types when e.new_params_bound (they must then be one per param).
-void serialize_stmt_execute(const StmtExecute& e, Writer& w,
-                            std::span<const bool> long_data = {});
+void serialize_stmt_execute(const StmtExecute& e, Writer& w, std::span<const bool> long_data = {});
 
 [[nodiscard]] std::error_code parse_stmt_close(Bytes payload, StmtClose& out);
 void serialize_stmt_close(const StmtClose& c, Writer& w);

@@ -669,11 +669,9 @@ void validate(Config& c, Extra& x, std::vector<std::string>& warnings) {
       b.tls.ca.empty()) {
     fail(fmt::format("backend.tls.ca: required by backend.tls.mode {}", tls_mode_name(b.tls_mode)));
   }
-  if (b.tls_mode == BackendTlsMode::disabled &&
-      !(b.tls.ca.empty() && b.tls.cert.empty() && b.tls_server_name.empty())) {
+  if (b.tls_mode == BackendTlsMode::disabled && !(b.tls.ca.empty() && b.tls.cert.empty())) {
     warnings.push_back(
-        "backend.tls: files or server-name are set but backend.tls.mode is "
-        "disabled; they are not used");
+        "backend.tls: ca/cert/key are set but backend.tls.mode is disabled; they are not used");
   }
   require_readable("backend.tls.ca", b.tls.ca);
   require_readable("backend.tls.cert", b.tls.cert);

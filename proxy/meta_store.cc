@@ -107,7 +107,9 @@ awaitable<QueryResult> MetaStore::run_on_control(std::string sql) {
 }
 
 awaitable<QueryResult> MetaStore::run(std::string sql) {
-  co_return co_await asio::co_spawn(control_, run_on_control(std::move(sql)), use_awaitable);
+  auto task = run_on_control(std::move(sql));
+  QueryResult r = co_await asio::co_spawn(control_, std::move(task), use_awaitable);
+  co_return r;
 }
 
 namespace {
@@ -122,22 +124,26 @@ std::optional<std::string> error_text(const QueryResult& r) {
 }  // namespace
 
 awaitable<std::optional<std::string>> MetaStore::ensure_table() {
-  QueryResult r = co_await run("CREATE DATABASE IF NOT EXISTS " + quote_identifier(schema_));
+  // Statements are built into named locals: gcc 12 mishandles temporaries inside co_await.
+  std::string create_db = "CREATE DATABASE IF NOT EXISTS " + quote_identifier(schema_);
+  QueryResult r = co_await run(std::move(create_db));
   if (r.error) {
     co_return error_text(r);
   }
-  r = co_await run("CREATE TABLE IF NOT EXISTS " + table() +
+  std::string create_table = "CREATE TABLE IF NOT EXISTS " + table() +
                    " (id VARCHAR(32) NOT NULL, ghost_schema VARCHAR(128) NOT NULL, "
                    "ghost_table VARCHAR(128) NOT NULL, ddls TEXT, "
                    "update_time TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP ON UPDATE "
                    "CURRENT_TIMESTAMP, UNIQUE KEY uk_id_schema_table (id, ghost_schema, "
-                   "ghost_table))");
+                   "ghost_table))";
+  r = co_await run(std::move(create_table));
   co_return error_text(r);
 }
 
 awaitable<std::optional<std::string>> MetaStore::load(std::vector<StoredRecord>& out) {
-  QueryResult r = co_await run("SELECT ghost_schema, ghost_table, ddls FROM " + table() +
-                               " WHERE id = " + hex_literal(id_));
+  std::string sql = "SELECT ghost_schema, ghost_table, ddls FROM " + table() +
+                    " WHERE id = " + hex_literal(id_);
+  QueryResult r = co_await run(std::move(sql));
   if (r.error) {
     co_return error_text(r);
   }
@@ -156,22 +162,25 @@ awaitable<std::optional<std::string>> MetaStore::load(std::vector<StoredRecord>&
 
 awaitable<std::optional<std::string>> MetaStore::upsert(StoredRecord stored) {
   const rules::QualifiedName& g = stored.record.ghost;
-  QueryResult r = co_await run(
-      "INSERT INTO " + table() + " (id, ghost_schema, ghost_table, ddls) VALUES (" +
-      hex_literal(id_) + ", " + hex_literal(g.schema) + ", " + hex_literal(g.table) + ", " +
-      hex_literal(record_to_json(stored)) + ") ON DUPLICATE KEY UPDATE ddls = VALUES(ddls)");
+  std::string sql = "INSERT INTO " + table() + " (id, ghost_schema, ghost_table, ddls) VALUES (" +
+                    hex_literal(id_) + ", " + hex_literal(g.schema) + ", " +
+                    hex_literal(g.table) + ", " + hex_literal(record_to_json(stored)) +
+                    ") ON DUPLICATE KEY UPDATE ddls = VALUES(ddls)";
+  QueryResult r = co_await run(std::move(sql));
   co_return error_text(r);
 }
 
 awaitable<std::optional<std::string>> MetaStore::remove(rules::QualifiedName ghost) {
-  QueryResult r = co_await run("DELETE FROM " + table() + " WHERE id = " + hex_literal(id_) +
-                               " AND ghost_schema = " + hex_literal(ghost.schema) +
-                               " AND ghost_table = " + hex_literal(ghost.table));
+  std::string sql = "DELETE FROM " + table() + " WHERE id = " + hex_literal(id_) +
+                    " AND ghost_schema = " + hex_literal(ghost.schema) +
+                    " AND ghost_table = " + hex_literal(ghost.table);
+  QueryResult r = co_await run(std::move(sql));
   co_return error_text(r);
 }
 
 awaitable<std::optional<std::string>> MetaStore::ping() {
-  QueryResult r = co_await run("SELECT 1");
+  std::string sql = "SELECT 1";
+  QueryResult r = co_await run(std::move(sql));
   co_return error_text(r);
 }
 

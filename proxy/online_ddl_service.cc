@@ -273,9 +273,13 @@ awaitable<std::optional<std::string>> OnlineDdlService::persist(const QualifiedN
     co_return std::string("the meta table is not available (see /readyz)");
   }
   if (rec) {
-    co_return co_await meta_->upsert(StoredRecord{std::move(*rec), std::move(mark)});
+    StoredRecord stored{std::move(*rec), std::move(mark)};
+    std::optional<std::string> err = co_await meta_->upsert(std::move(stored));
+    co_return err;
   }
-  co_return co_await meta_->remove(ghost);
+  QualifiedName name = ghost;
+  std::optional<std::string> err = co_await meta_->remove(std::move(name));
+  co_return err;
 }
 
 awaitable<std::optional<std::string>> OnlineDdlService::apply_state_step(const Step& step) {
@@ -315,8 +319,8 @@ awaitable<std::optional<std::string>> OnlineDdlService::run_cutover_sql(Session&
                                                                         std::uint16_t& error_code,
                                                                         std::string& sql_state) {
   const std::size_t index = progress.applied - 1;
-  QueryResult show = co_await session.backend_query("SHOW CREATE TABLE " +
-                                                    rules::quote_name(ddl.target));
+  std::string show_sql = "SHOW CREATE TABLE " + rules::quote_name(ddl.target);
+  QueryResult show = co_await session.backend_query(std::move(show_sql));
   if (show.error) {
     error_code = show.error->code;
     sql_state = show.error->sql_state;
@@ -353,7 +357,8 @@ awaitable<std::optional<std::string>> OnlineDdlService::run_cutover_sql(Session&
     marks_[progress.ghost] = fresh;
   }
   const auto started = std::chrono::steady_clock::now();
-  QueryResult r = co_await session.backend_query(ddl.sql);
+  std::string ddl_sql = ddl.sql;
+  QueryResult r = co_await session.backend_query(std::move(ddl_sql));
   metrics().cutover_ddl_seconds.observe(std::chrono::steady_clock::now() - started);
   if (r.error) {
     error_code = r.error->code;
@@ -396,7 +401,8 @@ awaitable<OnlineDdlService::StatementResult> OnlineDdlService::run_statement(
   }
   // local: a suppressed DDL still ends the client's transaction, as the DDL would have.
   if (plan.implicit_commit && (session.status() & protocol::status::in_trans)) {
-    QueryResult c = co_await session.backend_query("COMMIT");
+    std::string commit = "COMMIT";
+    QueryResult c = co_await session.backend_query(std::move(commit));
     if (c.error) {
       session.local_error(out, seq, c.error->code, c.error->sql_state, c.error->message);
       result.error = true;
@@ -417,7 +423,8 @@ awaitable<OnlineDdlService::StatementResult> OnlineDdlService::run_statement(
         cutover = true;
         err = co_await run_cutover_sql(session, step, plan.steps[i + 1], code, state);
       } else {
-        QueryResult r = co_await session.backend_query(step.sql);
+        std::string sql = step.sql;
+        QueryResult r = co_await session.backend_query(std::move(sql));
         if (r.error) {
           code = r.error->code;
           state = r.error->sql_state;
@@ -466,6 +473,23 @@ awaitable<OnlineDdlService::StatementResult> OnlineDdlService::run_statement(
            cutover ? "cut-over" : recorded ? "record" : "suppress", plan.reason, tables, id);
   session.local_ok(out, seq, more_follow);
   co_return result;
+}
+
+// Sends the forwarded statements gathered so far as one batch and appends their results.
+awaitable<bool> OnlineDdlService::flush_pending(Session& session, std::string& pending,
+                                                bool more_follow, std::uint8_t& seq,
+                                                Decision& decision) {
+  if (pending.empty()) {
+    co_return true;
+  }
+  std::string batch = std::move(pending);
+  pending.clear();
+  Session::Collected c =
+      co_await session.collect_query(std::move(batch), more_follow, seq, decision.packets);
+  if (!c.ok) {
+    decision.close = true;
+  }
+  co_return c.ok && !c.error;
 }
 
 awaitable<OnlineDdlService::Decision> OnlineDdlService::on_query(Session& session,
@@ -523,18 +547,6 @@ awaitable<OnlineDdlService::Decision> OnlineDdlService::on_query(Session& sessio
   std::uint8_t seq = 1;
   std::string pending;  // forwarded statements not yet sent
   const rules::Engine* engine = quick_engine_.load(std::memory_order_acquire);
-  auto flush = [&](bool more_follow) -> awaitable<bool> {
-    if (pending.empty()) {
-      co_return true;
-    }
-    Session::Collected c =
-        co_await session.collect_query(std::move(pending), more_follow, seq, decision.packets);
-    pending.clear();
-    if (!c.ok) {
-      decision.close = true;
-    }
-    co_return c.ok && !c.error;
-  };
   for (std::size_t i = 0; i < pieces.size(); ++i) {
     const bool last = i + 1 == pieces.size();
     const Statement s = rules::classify(pieces[i]);
@@ -548,7 +560,7 @@ awaitable<OnlineDdlService::Decision> OnlineDdlService::on_query(Session& sessio
       forward_it = true;
     } else {
       // What was sent before may change what this statement means (and must run first).
-      if (!co_await flush(true)) {
+      if (!co_await flush_pending(session, pending, true, seq, decision)) {
         co_return decision;
       }
       StatementResult r = co_await run_statement(session, s, db, !last, seq, decision.packets);
@@ -566,7 +578,7 @@ awaitable<OnlineDdlService::Decision> OnlineDdlService::on_query(Session& sessio
       metrics().statements.inc(proxy::Decision::forwarded, metric_kind(s.kind));
     }
   }
-  co_await flush(false);
+  co_await flush_pending(session, pending, false, seq, decision);
   session.set_current_db(db);
   co_return decision;
 }

@@ -78,6 +78,8 @@ class OnlineDdlService {
   awaitable<rules::Plan> plan_with_lookups(Session& session, const rules::Statement& stmt,
                                            std::string_view db);
   awaitable<std::optional<std::string>> apply_state_step(const rules::Step& step);
+  awaitable<bool> flush_pending(Session& session, std::string& pending, bool more_follow,
+                                std::uint8_t& seq, Decision& decision);
   awaitable<std::optional<std::string>> persist(const rules::QualifiedName& ghost,
                                                 std::optional<rules::GhostRecord> record,
                                                 std::optional<CutoverMark> mark);

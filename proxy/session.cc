@@ -715,7 +715,8 @@ awaitable<Session::Outcome> Session::handle_query(Packet packet) {
   OnlineDdlService* service = runtime_.online_ddl;
   if (service != nullptr &&
       !service->quick_forward(sql, db_, (client_caps_ & cap::multi_statements) != 0)) {
-    OnlineDdlService::Decision decision = co_await service->on_query(*this, std::string(sql));
+    std::string text(sql);  // named: gcc 12 mishandles temporaries inside co_await
+    OnlineDdlService::Decision decision = co_await service->on_query(*this, std::move(text));
     if (!decision.forward) {
       client_in_.consume(packet.wire_size);
       out_.insert(out_.end(), decision.packets.begin(), decision.packets.end());
@@ -738,7 +739,8 @@ awaitable<Session::Outcome> Session::handle_prepare(Packet packet) {
     const std::string_view sql = as_string_view(packet.payload.subspan(1));
     std::optional<std::uint16_t> params;
     if (!runtime_.online_ddl->quick_forward(sql, db_, false)) {
-      params = co_await runtime_.online_ddl->on_prepare(*this, std::string(sql));
+      std::string text(sql);
+      params = co_await runtime_.online_ddl->on_prepare(*this, std::move(text));
     }
     if (params) {
       // Suppressed: prepare it here so its executions never reach the backend.
@@ -805,15 +807,17 @@ awaitable<Session::Outcome> Session::handle_local_statement(Packet packet, Comma
       // Suppressed DML executes as "0 rows affected". A suppressed DDL still commits an open
       // transaction, as the real statement would have.
       if (runtime_.online_ddl != nullptr) {
+        std::string text = local_statements_[stmt_id].sql;
         OnlineDdlService::Decision decision =
-            co_await runtime_.online_ddl->on_query(*this, local_statements_[stmt_id].sql);
+            co_await runtime_.online_ddl->on_query(*this, std::move(text));
         if (!decision.forward) {
           out_.insert(out_.end(), decision.packets.begin(), decision.packets.end());
           co_return co_await write_client(out_) ? Outcome::ok : Outcome::close;
         }
         // The state changed since PREPARE and the statement must now reach the backend, which
         // never saw it prepared: run its text there.
-        QueryResult r = co_await backend_query(local_statements_[stmt_id].sql);
+        std::string sql_text = local_statements_[stmt_id].sql;
+        QueryResult r = co_await backend_query(std::move(sql_text));
         if (r.error) {
           append_error(seq, r.error->code, r.error->sql_state, r.error->message);
         } else {

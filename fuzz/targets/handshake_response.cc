@@ -1,0 +1,39 @@
+// HandshakeResponse41 and SSLRequest (the two first packets a client may send).
+#include "fuzz_util.h"
+#include "protocol/handshake.h"
+
+using namespace ghostgate::protocol;
+
+static bool same(const HandshakeResponse41& a, const HandshakeResponse41& b) {
+  return a.capabilities == b.capabilities && a.max_packet_size == b.max_packet_size &&
+         a.charset == b.charset && a.mariadb_capabilities == b.mariadb_capabilities &&
+         a.user == b.user && a.auth_response == b.auth_response && a.database == b.database &&
+         a.auth_plugin == b.auth_plugin && a.connect_attrs == b.connect_attrs &&
+         a.has_connect_attrs == b.has_connect_attrs;
+}
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+  std::vector<std::uint8_t> payload(data, data + size);
+  (void)is_ssl_request(payload, peek_client_capabilities(payload));
+  SslRequest s;
+  if (!parse_ssl_request(payload, s)) {
+    std::vector<std::uint8_t> out;
+    Writer w(out);
+    serialize_ssl_request(s, w);
+    SslRequest s2;
+    FUZZ_CHECK(!parse_ssl_request(out, s2));
+    FUZZ_CHECK(s.capabilities == s2.capabilities && s.max_packet_size == s2.max_packet_size &&
+               s.charset == s2.charset && s.mariadb_capabilities == s2.mariadb_capabilities);
+  }
+  HandshakeResponse41 r;
+  if (parse_handshake_response41(payload, r)) {
+    return 0;
+  }
+  std::vector<std::uint8_t> out;
+  Writer w(out);
+  serialize_handshake_response41(r, w);
+  HandshakeResponse41 r2;
+  FUZZ_CHECK(!parse_handshake_response41(out, r2));
+  FUZZ_CHECK(same(r, r2));
+  return 0;
+}

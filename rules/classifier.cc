@@ -1,0 +1,967 @@
+#include "rules/classifier.h"
+
+#include <algorithm>
+#include <cstring>
+#include <utility>
+
+#include "rules/lexer.h"
+
+namespace ghostgate::rules {
+
+Statement::Statement(Statement&& o) noexcept
+    : text(o.text),
+      kind(o.kind),
+      is_ddl(o.is_ddl),
+      if_exists(o.if_exists),
+      if_not_exists(o.if_not_exists),
+      temporary(o.temporary),
+      alter_has_other_specs(o.alter_has_other_specs),
+      partial(o.partial),
+      placeholders(o.placeholders),
+      size_(o.size_),
+      overflow_(std::move(o.overflow_)),
+      owned_(std::move(o.owned_)) {
+  std::memcpy(inline_, o.inline_, sizeof(TableRef) * std::min<std::size_t>(size_, inline_refs));
+}
+
+Statement& Statement::operator=(Statement&& o) noexcept {
+  if (this != &o) {
+    text = o.text;
+    kind = o.kind;
+    is_ddl = o.is_ddl;
+    if_exists = o.if_exists;
+    if_not_exists = o.if_not_exists;
+    temporary = o.temporary;
+    alter_has_other_specs = o.alter_has_other_specs;
+    partial = o.partial;
+    placeholders = o.placeholders;
+    size_ = o.size_;
+    std::memcpy(inline_, o.inline_, sizeof(TableRef) * std::min<std::size_t>(size_, inline_refs));
+    overflow_ = std::move(o.overflow_);
+    owned_ = std::move(o.owned_);
+  }
+  return *this;
+}
+
+const TableRef* Statement::first(RefRole role) const {
+  for (const TableRef& r : tables()) {
+    if (r.role == role) {
+      return &r;
+    }
+  }
+  return nullptr;
+}
+
+void Statement::add(const TableRef& ref) {
+  if (overflow_.empty() && size_ < inline_refs) {
+    inline_refs_ptr()[size_++] = ref;
+    return;
+  }
+  if (overflow_.empty()) {
+    overflow_.assign(inline_refs_ptr(), inline_refs_ptr() + size_);
+  }
+  overflow_.push_back(ref);
+  size_ = static_cast<std::uint32_t>(overflow_.size());
+}
+
+std::string_view Statement::own(std::string s) {
+  owned_.push_front(std::move(s));
+  return owned_.front();
+}
+
+std::uint32_t count_placeholders(std::string_view text) {
+  // Replicated statements carry literal values: most have no `?` at all, and memchr says so
+  // much faster than lexing.
+  if (std::memchr(text.data(), '?', text.size()) == nullptr) {
+    return 0;
+  }
+  std::uint32_t count = 0;
+  Lexer lexer(text);
+  for (Token t = lexer.next(); t.kind != TokenKind::end; t = lexer.next()) {
+    if (t.kind == TokenKind::placeholder) {
+      ++count;
+    }
+  }
+  return count;
+}
+
+namespace {
+
+class Cursor {
+ public:
+  explicit Cursor(std::string_view text) : text_(text), lexer_(text) { cur_ = lexer_.next(); }
+
+  [[nodiscard]] const Token& cur() const { return cur_; }
+  [[nodiscard]] Token peek() const {
+    Lexer copy = lexer_;
+    return copy.next();
+  }
+  void advance() { cur_ = lexer_.next(); }
+  bool accept(std::string_view keyword) {
+    if (cur_.is(keyword)) {
+      advance();
+      return true;
+    }
+    return false;
+  }
+  bool accept_punct(char c) {
+    if (cur_.is_punct(c)) {
+      advance();
+      return true;
+    }
+    return false;
+  }
+  // End of the statement: the input's end or a `;` (classify() gets single statements, but a
+  // trailing `;` is harmless).
+  [[nodiscard]] bool at_end() const {
+    return cur_.kind == TokenKind::end || cur_.kind == TokenKind::unterminated ||
+           cur_.is_punct(';');
+  }
+  [[nodiscard]] std::uint32_t offset(const Token& t) const {
+    return static_cast<std::uint32_t>(t.offset_in(text_));
+  }
+  // Skips a balanced ( ... ) group; cur() must be the `(`.
+  void skip_group() {
+    int depth = 0;
+    while (!at_end()) {
+      if (cur_.is_punct('(')) {
+        ++depth;
+      } else if (cur_.is_punct(')')) {
+        if (--depth == 0) {
+          advance();
+          return;
+        }
+      }
+      advance();
+    }
+  }
+
+ private:
+  std::string_view text_;
+  Lexer lexer_;
+  Token cur_;
+};
+
+bool is_name(const Token& t) {
+  return t.kind == TokenKind::identifier || t.kind == TokenKind::quoted_identifier;
+}
+
+std::string_view name_of(const Token& t, Statement& st) {
+  std::string_view body = identifier_body(t);
+  if (!identifier_needs_unescape(t)) {
+    return body;
+  }
+  std::string unescaped;
+  unescaped.reserve(body.size());
+  for (std::size_t i = 0; i < body.size(); ++i) {
+    unescaped.push_back(body[i]);
+    if (body[i] == '`' && i + 1 < body.size() && body[i + 1] == '`') {
+      ++i;
+    }
+  }
+  return st.own(std::move(unescaped));
+}
+
+// Reads `[schema.]name` at the cursor. False (cursor unmoved) when there is no name.
+bool read_name(Cursor& c, Statement& st, TableRef& ref) {
+  if (!is_name(c.cur())) {
+    return false;
+  }
+  const Token first = c.cur();
+  c.advance();
+  Token last = first;
+  bool qualified = false;
+  if (c.cur().is_punct('.')) {
+    // Copying the cursor is cheaper than lexing the next token twice (peek, then advance).
+    Cursor after_dot = c;
+    after_dot.advance();
+    if (is_name(after_dot.cur())) {
+      last = after_dot.cur();
+      after_dot.advance();
+      c = after_dot;
+      qualified = true;
+    }
+  }
+  if (qualified) {
+    ref.schema = name_of(first, st);
+    ref.table = name_of(last, st);
+  } else {
+    ref.schema = {};
+    ref.table = name_of(first, st);
+  }
+  ref.offset = c.offset(first);
+  ref.length = c.offset(last) + static_cast<std::uint32_t>(last.text.size()) - ref.offset;
+  return true;
+}
+
+bool read_table(Cursor& c, Statement& st, RefRole role) {
+  TableRef ref;
+  ref.role = role;
+  if (!read_name(c, st, ref)) {
+    st.partial = true;
+    return false;
+  }
+  st.add(ref);
+  return true;
+}
+
+// Skips a DEFINER = user clause's value: 'u'@'h', `u`@`h`, u@h, CURRENT_USER[()].
+void skip_user(Cursor& c) {
+  if (c.cur().is("CURRENT_USER")) {
+    c.advance();
+    if (c.cur().is_punct('(')) {
+      c.skip_group();
+    }
+    return;
+  }
+  if (!c.at_end()) {
+    c.advance();
+  }
+  if (c.cur().kind == TokenKind::variable) {  // @'host' lexes as one variable token
+    c.advance();
+  } else if (c.cur().is_punct('@')) {
+    c.advance();
+    if (!c.at_end()) {
+      c.advance();
+    }
+  }
+}
+
+bool is_join_word(const Token& t) {
+  return t.is("JOIN") || t.is("INNER") || t.is("CROSS") || t.is("LEFT") || t.is("RIGHT") ||
+         t.is("OUTER") || t.is("NATURAL") || t.is("STRAIGHT_JOIN") || t.is("FULL");
+}
+
+// Words that may follow a table factor and so are never its alias.
+bool is_factor_follower(const Token& t) {
+  static constexpr std::string_view kWords[] = {
+      "SET",   "WHERE",     "ON",     "USING",  "USE",    "IGNORE",    "FORCE",  "PARTITION",
+      "ORDER", "LIMIT",     "GROUP",  "HAVING", "WINDOW", "FOR",       "LOCK",   "UNION",
+      "EXCEPT", "INTERSECT", "INTO",  "RETURNING", "READ", "WRITE",   "LOW_PRIORITY", "AS",
+      "VALUES", "SELECT",   "FROM"};
+  if (t.kind != TokenKind::identifier) {
+    return false;
+  }
+  if (is_join_word(t)) {
+    return true;
+  }
+  for (std::string_view w : kWords) {
+    if (t.is(w)) {
+      return true;
+    }
+  }
+  return false;
+}
+
+struct Factor {
+  TableRef ref;
+  std::string_view alias;
+};
+
+// Skips [AS] alias after a table factor; returns the alias.
+std::string_view read_alias(Cursor& c, Statement& st) {
+  if (c.accept("AS")) {
+    if (is_name(c.cur()) || c.cur().kind == TokenKind::string) {
+      std::string_view a = name_of(c.cur(), st);
+      c.advance();
+      return a;
+    }
+    return {};
+  }
+  if (is_name(c.cur()) && !is_factor_follower(c.cur())) {
+    std::string_view a = name_of(c.cur(), st);
+    c.advance();
+    return a;
+  }
+  return {};
+}
+
+// Skips index hints: {USE|IGNORE|FORCE} {INDEX|KEY} [FOR ...] (list), repeated.
+void skip_index_hints(Cursor& c) {
+  while ((c.cur().is("USE") || c.cur().is("IGNORE") || c.cur().is("FORCE")) &&
+         (c.peek().is("INDEX") || c.peek().is("KEY"))) {
+    c.advance();
+    c.advance();
+    if (c.accept("FOR")) {
+      while (!c.at_end() && !c.cur().is_punct('(')) {
+        c.advance();
+      }
+    }
+    if (c.cur().is_punct('(')) {
+      c.skip_group();
+    }
+  }
+}
+
+// Parses table_references (the FROM of a multi-table DELETE, the tables of an UPDATE) up to a
+// word for which `stop` is true at nesting depth 0. Factors go to `factors` (up to `cap`);
+// derived tables and join conditions are skipped.
+template <typename Stop>
+std::size_t read_table_references(Cursor& c, Statement& st, Stop stop, Factor* factors,
+                                  std::size_t cap) {
+  std::size_t count = 0;
+  int depth = 0;
+  while (!c.at_end()) {
+    const Token& t = c.cur();
+    if (depth == 0 && t.kind == TokenKind::identifier && stop(t)) {
+      break;
+    }
+    if (t.is_punct('(')) {
+      const Token next = c.peek();
+      if (next.is("SELECT") || next.is("WITH") || next.is("VALUES") || next.is("TABLE")) {
+        c.skip_group();  // derived table
+        read_alias(c, st);
+        if (c.cur().is_punct('(')) {  // column list of the derived table
+          c.skip_group();
+        }
+        continue;
+      }
+      ++depth;
+      c.advance();
+      continue;
+    }
+    if (t.is_punct(')')) {
+      if (--depth < 0) {
+        break;
+      }
+      c.advance();
+      continue;
+    }
+    if (t.is_punct(',') || is_join_word(t) || t.is("LATERAL")) {
+      c.advance();
+      continue;
+    }
+    if (t.is("ON")) {
+      // Join condition: up to the next join word, comma or stop word at this depth.
+      c.advance();
+      int d = 0;
+      while (!c.at_end()) {
+        const Token& u = c.cur();
+        if (u.is_punct('(')) {
+          ++d;
+        } else if (u.is_punct(')')) {
+          if (d == 0) {
+            break;
+          }
+          --d;
+        } else if (d == 0 && (u.is_punct(',') || is_join_word(u) ||
+                              (depth == 0 && u.kind == TokenKind::identifier && stop(u)))) {
+          break;
+        }
+        c.advance();
+      }
+      continue;
+    }
+    if (t.is("USING")) {
+      c.advance();
+      if (c.cur().is_punct('(')) {
+        c.skip_group();
+      }
+      continue;
+    }
+    if (is_name(t)) {
+      Factor f;
+      f.ref.role = RefRole::target;
+      if (!read_name(c, st, f.ref)) {
+        break;
+      }
+      if (c.cur().is("PARTITION") && c.peek().is_punct('(')) {
+        c.advance();
+        c.skip_group();
+      }
+      f.alias = read_alias(c, st);
+      skip_index_hints(c);
+      if (count < cap) {
+        factors[count] = f;
+      }
+      ++count;
+      continue;
+    }
+    st.partial = true;
+    break;
+  }
+  return count < cap ? count : cap;
+}
+
+void skip_priority_words(Cursor& c) {
+  while (c.cur().is("LOW_PRIORITY") || c.cur().is("DELAYED") || c.cur().is("HIGH_PRIORITY") ||
+         c.cur().is("IGNORE") || c.cur().is("QUICK") || c.cur().is("CONCURRENT")) {
+    c.advance();
+  }
+}
+
+void parse_insert(Cursor& c, Statement& st) {
+  c.advance();  // INSERT / REPLACE
+  skip_priority_words(c);
+  c.accept("INTO");
+  read_table(c, st, RefRole::target);
+}
+
+void parse_update(Cursor& c, Statement& st) {
+  c.advance();  // UPDATE
+  skip_priority_words(c);
+  // Fast path for what replicators send: UPDATE t SET ...
+  {
+    Cursor probe = c;
+    TableRef ref;
+    if (read_name(probe, st, ref) && probe.cur().is("SET")) {
+      st.add(ref);
+      return;
+    }
+  }
+  constexpr std::size_t kCap = 16;
+  Factor factors[kCap];
+  const std::size_t n =
+      read_table_references(c, st, [](const Token& t) { return t.is("SET"); }, factors, kCap);
+  for (std::size_t i = 0; i < n; ++i) {
+    st.add(factors[i].ref);
+  }
+  if (n == 0) {
+    st.partial = true;
+  }
+}
+
+bool same_name(std::string_view a, std::string_view b) { return a == b; }
+
+void parse_delete(Cursor& c, Statement& st) {
+  c.advance();  // DELETE
+  skip_priority_words(c);
+  // Fast path for what replicators send: DELETE FROM t [WHERE ...]
+  if (c.cur().is("FROM")) {
+    Cursor probe = c;
+    probe.advance();
+    TableRef ref;
+    if (read_name(probe, st, ref) &&
+        (probe.at_end() || probe.cur().is("WHERE") || probe.cur().is("ORDER") ||
+         probe.cur().is("LIMIT"))) {
+      st.add(ref);
+      return;
+    }
+  }
+  // The tables listed for deletion: names or aliases, each optionally followed by `.*`.
+  constexpr std::size_t kCap = 16;
+  TableRef listed[kCap];
+  std::size_t nlisted = 0;
+  auto read_list = [&]() {
+    while (!c.at_end()) {
+      TableRef ref;
+      if (!read_name(c, st, ref)) {
+        break;
+      }
+      if (c.cur().is_punct('.') && c.peek().is_punct('*')) {
+        c.advance();
+        c.advance();
+      }
+      if (nlisted < kCap) {
+        listed[nlisted++] = ref;
+      } else {
+        st.partial = true;
+      }
+      if (!c.accept_punct(',')) {
+        break;
+      }
+    }
+  };
+  auto resolve = [&](const Factor* factors, std::size_t nf) {
+    for (std::size_t i = 0; i < nlisted; ++i) {
+      const TableRef& l = listed[i];
+      const TableRef* found = nullptr;
+      for (std::size_t j = 0; j < nf && found == nullptr; ++j) {
+        if (l.schema.empty() && !factors[j].alias.empty() && same_name(factors[j].alias, l.table)) {
+          found = &factors[j].ref;
+        }
+      }
+      for (std::size_t j = 0; j < nf && found == nullptr; ++j) {
+        if (factors[j].alias.empty() && same_name(factors[j].ref.table, l.table) &&
+            (l.schema.empty() || same_name(factors[j].ref.schema, l.schema))) {
+          found = &factors[j].ref;
+        }
+      }
+      TableRef out = found != nullptr ? *found : l;
+      out.role = RefRole::target;
+      st.add(out);
+    }
+  };
+  auto is_where_like = [](const Token& t) {
+    return t.is("WHERE") || t.is("ORDER") || t.is("LIMIT") || t.is("RETURNING");
+  };
+
+  Factor factors[kCap];
+  if (c.accept("FROM")) {
+    // Either DELETE FROM t [AS a] [PARTITION ..] [WHERE ..]
+    // or     DELETE FROM t1[.*], t2[.*] USING table_references [WHERE ..].
+    read_list();
+    if (c.accept("USING")) {
+      const std::size_t nf = read_table_references(c, st, is_where_like, factors, kCap);
+      resolve(factors, nf);
+      return;
+    }
+    for (std::size_t i = 0; i < nlisted; ++i) {
+      listed[i].role = RefRole::target;
+      st.add(listed[i]);
+    }
+    if (nlisted == 0) {
+      st.partial = true;
+    }
+    return;
+  }
+  // DELETE t1[.*], t2[.*] FROM table_references [WHERE ..]
+  read_list();
+  if (!c.accept("FROM")) {
+    st.partial = true;
+    return;
+  }
+  const std::size_t nf = read_table_references(c, st, is_where_like, factors, kCap);
+  resolve(factors, nf);
+}
+
+void parse_load(Cursor& c, Statement& st) {
+  c.advance();  // LOAD
+  if (!(c.accept("DATA") || c.accept("XML"))) {
+    st.kind = StatementKind::other;
+    st.is_ddl = c.cur().is("INDEX");  // LOAD INDEX INTO CACHE commits implicitly
+    return;
+  }
+  st.kind = StatementKind::load_data;
+  while (!c.at_end() && !c.cur().is("INTO")) {
+    c.advance();  // LOW_PRIORITY, CONCURRENT, LOCAL, INFILE 'file', REPLACE, IGNORE
+  }
+  if (c.accept("INTO") && c.accept("TABLE")) {
+    read_table(c, st, RefRole::target);
+  } else {
+    st.partial = true;
+  }
+}
+
+// Finds FOREIGN KEY ... REFERENCES <table> in the rest of a CREATE/ALTER TABLE.
+void read_references(Cursor& c, Statement& st) {
+  while (!c.at_end()) {
+    if (c.cur().is("REFERENCES")) {
+      c.advance();
+      read_table(c, st, RefRole::references);
+      continue;
+    }
+    c.advance();
+  }
+}
+
+void parse_create_table(Cursor& c, Statement& st) {
+  st.kind = StatementKind::create_table;
+  st.is_ddl = !st.temporary;
+  if (c.accept("IF")) {
+    c.accept("NOT");
+    c.accept("EXISTS");
+    st.if_not_exists = true;
+  }
+  if (!read_table(c, st, RefRole::target)) {
+    return;
+  }
+  if (c.accept("LIKE")) {
+    read_table(c, st, RefRole::like_source);
+    return;
+  }
+  if (c.cur().is_punct('(') && c.peek().is("LIKE")) {
+    c.advance();
+    c.advance();
+    read_table(c, st, RefRole::like_source);
+    return;
+  }
+  read_references(c, st);
+}
+
+void parse_create_index(Cursor& c, Statement& st) {
+  st.kind = StatementKind::create_index;
+  st.is_ddl = true;
+  if (c.accept("IF")) {
+    c.accept("NOT");
+    c.accept("EXISTS");
+    st.if_not_exists = true;
+  }
+  while (!c.at_end() && !c.cur().is("ON")) {
+    c.advance();  // index name, USING type
+  }
+  if (c.accept("ON")) {
+    read_table(c, st, RefRole::target);
+  } else {
+    st.partial = true;
+  }
+}
+
+void parse_create_trigger(Cursor& c, Statement& st) {
+  st.kind = StatementKind::create_trigger;
+  st.is_ddl = true;
+  if (c.accept("IF")) {
+    c.accept("NOT");
+    c.accept("EXISTS");
+    st.if_not_exists = true;
+  }
+  if (!read_table(c, st, RefRole::trigger)) {
+    return;
+  }
+  while (!c.at_end() && !c.cur().is("ON")) {
+    c.advance();  // BEFORE|AFTER INSERT|UPDATE|DELETE
+  }
+  if (c.accept("ON")) {
+    read_table(c, st, RefRole::trigger_table);
+  } else {
+    st.partial = true;
+  }
+}
+
+void parse_create(Cursor& c, Statement& st) {
+  c.advance();  // CREATE
+  bool index_modifier = false;
+  for (;;) {
+    if (c.accept("OR")) {
+      c.accept("REPLACE");
+    } else if (c.accept("TEMPORARY")) {
+      st.temporary = true;
+    } else if (c.cur().is("DEFINER") && c.peek().is_punct('=')) {
+      c.advance();
+      c.advance();
+      skip_user(c);
+    } else if (c.cur().is("ALGORITHM") && c.peek().is_punct('=')) {
+      c.advance();
+      c.advance();
+      c.advance();
+    } else if (c.cur().is("SQL") && c.peek().is("SECURITY")) {
+      c.advance();
+      c.advance();
+      c.advance();
+    } else if (c.cur().is("UNIQUE") || c.cur().is("FULLTEXT") || c.cur().is("SPATIAL") ||
+               c.cur().is("ONLINE") || c.cur().is("OFFLINE")) {
+      index_modifier = true;
+      c.advance();
+    } else if (c.accept("AGGREGATE")) {
+    } else {
+      break;
+    }
+  }
+  if (c.accept("TABLE")) {
+    parse_create_table(c, st);
+  } else if (c.accept("INDEX") || (index_modifier && (c.accept("KEY")))) {
+    parse_create_index(c, st);
+  } else if (c.accept("TRIGGER")) {
+    parse_create_trigger(c, st);
+  } else {
+    st.kind = StatementKind::other_ddl;
+    st.is_ddl = !st.temporary;
+  }
+}
+
+void parse_alter(Cursor& c, Statement& st) {
+  c.advance();  // ALTER
+  while (c.cur().is("ONLINE") || c.cur().is("OFFLINE") || c.cur().is("IGNORE")) {
+    c.advance();
+  }
+  st.is_ddl = true;
+  if (!c.accept("TABLE")) {
+    st.kind = StatementKind::other_ddl;
+    return;
+  }
+  st.kind = StatementKind::alter_table;
+  if (c.accept("IF")) {
+    c.accept("EXISTS");
+    st.if_exists = true;
+  }
+  if (!read_table(c, st, RefRole::target)) {
+    return;
+  }
+  if (c.accept("WAIT")) {
+    c.advance();
+  } else {
+    c.accept("NOWAIT");
+  }
+  // Specs, comma-separated at depth 0.
+  while (!c.at_end()) {
+    if (c.cur().is("RENAME") && !(c.peek().is("COLUMN") || c.peek().is("INDEX") ||
+                                  c.peek().is("KEY") || c.peek().is("CONSTRAINT"))) {
+      c.advance();
+      if (!c.accept("TO")) {
+        c.accept("AS");
+      }
+      read_table(c, st, RefRole::rename_to);
+    } else {
+      st.alter_has_other_specs = true;
+      int depth = 0;
+      while (!c.at_end()) {
+        const Token& t = c.cur();
+        if (t.is_punct('(')) {
+          ++depth;
+        } else if (t.is_punct(')')) {
+          --depth;
+        } else if (depth == 0 && t.is_punct(',')) {
+          break;
+        } else if (t.is("REFERENCES")) {
+          c.advance();
+          read_table(c, st, RefRole::references);
+          continue;
+        }
+        c.advance();
+      }
+    }
+    if (!c.accept_punct(',')) {
+      break;
+    }
+  }
+}
+
+void read_table_list(Cursor& c, Statement& st, RefRole role) {
+  while (!c.at_end()) {
+    if (!read_table(c, st, role)) {
+      return;
+    }
+    if (!c.accept_punct(',')) {
+      return;
+    }
+  }
+}
+
+void parse_drop(Cursor& c, Statement& st) {
+  c.advance();  // DROP
+  st.is_ddl = true;
+  if (c.accept("TEMPORARY")) {
+    st.temporary = true;
+    st.is_ddl = false;
+  }
+  auto if_exists = [&]() {
+    if (c.cur().is("IF") && c.peek().is("EXISTS")) {
+      c.advance();
+      c.advance();
+      st.if_exists = true;
+    }
+  };
+  if (c.accept("TABLE") || c.accept("TABLES")) {
+    st.kind = StatementKind::drop_table;
+    if_exists();
+    read_table_list(c, st, RefRole::target);
+    return;
+  }
+  if (c.accept("INDEX")) {
+    st.kind = StatementKind::drop_index;
+    while (c.cur().is("ONLINE") || c.cur().is("OFFLINE")) {
+      c.advance();
+    }
+    if_exists();
+    if (is_name(c.cur())) {
+      c.advance();  // the index name
+    }
+    if (c.accept("ON")) {
+      read_table(c, st, RefRole::target);
+    } else {
+      st.partial = true;
+    }
+    return;
+  }
+  if (c.accept("TRIGGER")) {
+    st.kind = StatementKind::drop_trigger;
+    if_exists();
+    read_table(c, st, RefRole::trigger);
+    return;
+  }
+  if (c.accept("DATABASE") || c.accept("SCHEMA")) {
+    st.kind = StatementKind::drop_database;
+    if_exists();
+    if (is_name(c.cur())) {
+      TableRef ref;
+      ref.role = RefRole::database;
+      ref.schema = name_of(c.cur(), st);
+      ref.offset = c.offset(c.cur());
+      ref.length = static_cast<std::uint32_t>(c.cur().text.size());
+      st.add(ref);
+    } else {
+      st.partial = true;
+    }
+    return;
+  }
+  st.kind = StatementKind::other_ddl;
+}
+
+void parse_rename(Cursor& c, Statement& st) {
+  c.advance();  // RENAME
+  st.is_ddl = true;
+  if (!(c.accept("TABLE") || c.accept("TABLES"))) {
+    st.kind = StatementKind::other_ddl;  // RENAME USER
+    return;
+  }
+  st.kind = StatementKind::rename_table;
+  if (c.cur().is("IF") && c.peek().is("EXISTS")) {  // MariaDB
+    c.advance();
+    c.advance();
+    st.if_exists = true;
+  }
+  while (!c.at_end()) {
+    if (!read_table(c, st, RefRole::rename_from)) {
+      return;
+    }
+    if (c.accept("WAIT")) {  // MariaDB: RENAME TABLE a WAIT n TO b
+      c.advance();
+    } else {
+      c.accept("NOWAIT");
+    }
+    if (!c.accept("TO")) {
+      st.partial = true;
+      return;
+    }
+    if (!read_table(c, st, RefRole::rename_to)) {
+      return;
+    }
+    if (!c.accept_punct(',')) {
+      return;
+    }
+  }
+}
+
+void parse_maintenance(Cursor& c, Statement& st) {
+  const bool checksum = c.cur().is("CHECKSUM");
+  c.advance();  // ANALYZE / OPTIMIZE / CHECK / REPAIR / CHECKSUM
+  while (c.cur().is("NO_WRITE_TO_BINLOG") || c.cur().is("LOCAL")) {
+    c.advance();
+  }
+  if (!(c.accept("TABLE") || c.accept("TABLES"))) {
+    st.kind = StatementKind::other;  // e.g. MariaDB ANALYZE SELECT, CHECK VIEW
+    return;
+  }
+  st.kind = StatementKind::table_maintenance;
+  // MySQL lists ANALYZE/CHECK/OPTIMIZE/REPAIR TABLE among the statements with an implicit commit.
+  st.is_ddl = !checksum;
+  read_table_list(c, st, RefRole::target);
+}
+
+void parse_lock(Cursor& c, Statement& st) {
+  c.advance();  // LOCK
+  if (!(c.accept("TABLES") || c.accept("TABLE"))) {
+    st.kind = StatementKind::other;
+    return;
+  }
+  st.kind = StatementKind::lock_tables;
+  st.is_ddl = true;
+  while (!c.at_end()) {
+    if (!read_table(c, st, RefRole::target)) {
+      return;
+    }
+    while (!c.at_end() && !c.cur().is_punct(',')) {
+      c.advance();  // [AS] alias, READ [LOCAL], [LOW_PRIORITY] WRITE
+    }
+    if (!c.accept_punct(',')) {
+      return;
+    }
+  }
+}
+
+void dispatch(Cursor& c, Statement& st);
+
+void parse_with(Cursor& c, Statement& st) {
+  // WITH [RECURSIVE] cte AS (...), ... then the main statement at depth 0.
+  c.advance();
+  while (!c.at_end()) {
+    const Token& t = c.cur();
+    if (t.is_punct('(')) {
+      c.skip_group();
+      continue;
+    }
+    if (t.is("SELECT") || t.is("UPDATE") || t.is("DELETE") || t.is("INSERT") ||
+        t.is("REPLACE") || t.is("TABLE") || t.is("VALUES")) {
+      dispatch(c, st);
+      return;
+    }
+    c.advance();
+  }
+  st.kind = StatementKind::select;
+}
+
+void dispatch(Cursor& c, Statement& st) {
+  const Token& t = c.cur();
+  if (t.is_punct('(')) {
+    st.kind = StatementKind::select;
+    return;
+  }
+  if (t.kind != TokenKind::identifier) {
+    return;
+  }
+  // Ordered by how often replicators send them.
+  if (t.is("INSERT")) {
+    st.kind = StatementKind::insert;
+    parse_insert(c, st);
+  } else if (t.is("UPDATE")) {
+    st.kind = StatementKind::update;
+    parse_update(c, st);
+  } else if (t.is("DELETE")) {
+    st.kind = StatementKind::delete_rows;
+    parse_delete(c, st);
+  } else if (t.is("REPLACE")) {
+    st.kind = StatementKind::replace;
+    parse_insert(c, st);
+  } else if (t.is("BEGIN")) {
+    const Token next = c.peek();
+    st.kind = next.is("NOT") ? StatementKind::other : StatementKind::begin;
+  } else if (t.is("COMMIT")) {
+    st.kind = StatementKind::commit;
+  } else if (t.is("SELECT") || t.is("TABLE") || t.is("VALUES")) {
+    st.kind = StatementKind::select;
+  } else if (t.is("SET")) {
+    st.kind = StatementKind::set;
+  } else if (t.is("ROLLBACK")) {
+    c.advance();
+    c.accept("WORK");
+    st.kind = c.cur().is("TO") ? StatementKind::other : StatementKind::rollback;
+  } else if (t.is("START")) {
+    st.kind = c.peek().is("TRANSACTION") ? StatementKind::begin : StatementKind::other;
+  } else if (t.is("USE")) {
+    c.advance();
+    st.kind = StatementKind::use;
+    if (is_name(c.cur())) {
+      TableRef ref;
+      ref.role = RefRole::database;
+      ref.schema = name_of(c.cur(), st);
+      ref.offset = c.offset(c.cur());
+      ref.length = static_cast<std::uint32_t>(c.cur().text.size());
+      st.add(ref);
+    } else {
+      st.partial = true;
+    }
+  } else if (t.is("LOAD")) {
+    parse_load(c, st);
+  } else if (t.is("CREATE")) {
+    parse_create(c, st);
+  } else if (t.is("ALTER")) {
+    parse_alter(c, st);
+  } else if (t.is("DROP")) {
+    parse_drop(c, st);
+  } else if (t.is("RENAME")) {
+    parse_rename(c, st);
+  } else if (t.is("TRUNCATE")) {
+    c.advance();
+    c.accept("TABLE");
+    st.kind = StatementKind::truncate;
+    st.is_ddl = true;
+    read_table(c, st, RefRole::target);
+  } else if (t.is("ANALYZE") || t.is("OPTIMIZE") || t.is("CHECK") || t.is("REPAIR") ||
+             t.is("CHECKSUM")) {
+    parse_maintenance(c, st);
+  } else if (t.is("LOCK")) {
+    parse_lock(c, st);
+  } else if (t.is("UNLOCK")) {
+    c.advance();
+    st.kind = (c.cur().is("TABLES") || c.cur().is("TABLE")) ? StatementKind::unlock_tables
+                                                            : StatementKind::other;
+  } else if (t.is("WITH")) {
+    parse_with(c, st);
+  } else if (t.is("GRANT") || t.is("REVOKE") || t.is("FLUSH")) {
+    st.kind = StatementKind::other_ddl;
+    st.is_ddl = true;
+  }
+}
+
+}  // namespace
+
+Statement classify(std::string_view text) {
+  Statement st;
+  st.text = text;
+  st.placeholders = count_placeholders(text);
+  Cursor c(text);
+  dispatch(c, st);
+  return st;
+}
+
+}  // namespace ghostgate::rules

@@ -1,0 +1,194 @@
+#pragma once
+// The online-DDL state machine: what ghostgate does with each statement (design.md, "What happens
+// to each statement"). Pure: no I/O, no clocks, no logging. The proxy owns the I/O and drives it:
+//
+//   Statement s = classify(text);
+//   if (engine.quick_forward(s, db)) -> forward the original bytes (lock-free, no allocation)
+//   else, under the registry mutex:
+//     Plan p = engine.plan(s, db, catalog);
+//     need_lookup -> answer p.lookups (e.g. one information_schema query), cache them, plan again
+//     forward     -> forward the original bytes
+//     refuse      -> send ERR p.error_code / p.sql_state / p.error_message
+//     local       -> if p.implicit_commit and the client is in a transaction: COMMIT it first;
+//                    then run p.steps in order (below); answer OK (0 rows) when all succeeded,
+//                    or the failing backend statement's ERR.
+//
+// Steps, in order:
+//   backend_sql       run `sql` on the backend. Every name in it is qualified, so any pooled
+//                     connection will do. On error stop: the client gets that error and the
+//                     registry keeps the state before this step (the statement can be retried).
+//   record / forget / defer_drop / cutover_progress
+//                     state changes: prev = find(ghost) copy; rec = apply(step); persist rec
+//                     (upsert, or delete when nullopt) in the meta table; if persisting fails,
+//                     restore(ghost, prev) and fail the statement. Persist before answering OK.
+//
+// A cut-over is [backend_sql(ddl[i]), cutover_progress(i+1)]... forget. After a crash the
+// replicator resends the RENAME (it never got OK); plan() then only emits the DDLs not yet marked
+// applied, and a RENAME of a ghost with no record left is answered OK: no DDL runs twice (except
+// one that ran but whose progress was not persisted - the proxy may narrow that window), none is
+// lost, no "metadata not found".
+//
+// Names: schema and table are compared byte-for-byte (case-sensitive), as MySQL does on Linux
+// with lower_case_table_names=0; tools always spell their helper names the same way.
+//
+// Threading: quick_forward() reads only the immutable rules and may run concurrently with
+// anything. plan(), apply(), restore(), load(), snapshot() and find() need the caller's mutex.
+
+#include <compare>
+#include <cstddef>
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "rules/classifier.h"
+#include "rules/table_rules.h"
+
+namespace ghostgate::rules {
+
+// A table name, unquoted. Empty schema only where documented.
+struct QualifiedName {
+  std::string schema;
+  std::string table;
+
+  friend auto operator<=>(const QualifiedName&, const QualifiedName&) = default;
+  friend bool operator==(const QualifiedName&, const QualifiedName&) = default;
+};
+
+// `schema`.`table` with backticks doubled (just `table` when schema is empty).
+[[nodiscard]] std::string quote_name(const QualifiedName& name);
+
+// One pending migration, keyed by its ghost table. The proxy persists it as DM-compatible JSON
+// (`schema` = ghost.schema, `table` = real_hint, `ddls`), the other fields as extra JSON fields.
+struct GhostRecord {
+  QualifiedName ghost;
+  std::string real_hint;          // capture of the matching rule (the cut-over uses the RENAME's
+                                  // target instead; the hint links a drop_swap DROP to the ghost)
+  std::vector<std::string> ddls;  // recorded DDLs as received, with every unqualified table name
+                                  // qualified by the session's db at the time (so a cut-over on
+                                  // another connection, with another db, rewrites them right)
+  std::size_t applied = 0;        // ddls already run by an interrupted cut-over
+  std::optional<QualifiedName> deferred_drop;  // pt-osc drop_swap: the real table whose DROP
+  std::string deferred_drop_sql;               // was suppressed, and the DROP to run if the
+                                               // ghost is dropped instead of renamed
+
+  friend bool operator==(const GhostRecord&, const GhostRecord&) = default;
+};
+
+// What exists downstream. nullopt = not known yet: plan() then asks via need_lookup.
+class Catalog {
+ public:
+  virtual ~Catalog() = default;
+  [[nodiscard]] virtual std::optional<bool> table_exists(const QualifiedName& name) const = 0;
+};
+
+struct Step {
+  enum class Kind : std::uint8_t {
+    backend_sql,       // run `sql`; `target` = the table it changes (catalog invalidation)
+    record,            // append `sql` to ghost's DDLs; create the record with real_hint if absent
+    forget,            // drop ghost's record
+    defer_drop,        // remember on ghost's record: DROP of `target` deferred, `sql` runs it
+    cutover_progress,  // ghost's first `applied` DDLs have run on the backend
+  };
+  Kind kind = Kind::backend_sql;
+  QualifiedName ghost;
+  QualifiedName target;
+  std::string sql;
+  std::string real_hint;
+  std::size_t applied = 0;
+};
+
+struct Plan {
+  enum class Verdict : std::uint8_t {
+    forward,      // send the statement unchanged
+    local,        // answer it here after running `steps` (may be empty: plain suppression)
+    refuse,       // send ERR
+    need_lookup,  // ask the Catalog about `lookups`, then plan again
+  };
+  Verdict verdict = Verdict::forward;
+  std::vector<Step> steps;
+  std::vector<QualifiedName> lookups;
+  std::uint16_t error_code = 0;
+  std::string sql_state;
+  std::string error_message;
+  // A suppressed statement that MySQL would commit an open transaction for (DDL).
+  bool implicit_commit = false;
+  // Short static text for logs and metrics, e.g. "dml on ghost table", "cut-over".
+  std::string_view reason;
+};
+
+// How plan() saw one table name (exposed for the admin endpoint and tests).
+struct NameClass {
+  TableKind kind = TableKind::real;
+  std::string real_hint;
+  bool in_registry = false;
+  // A pt-osc name cut to 64 bytes that lost its whole suffix: ghost or trash by context.
+  bool ambiguous = false;
+};
+
+class Engine {
+ public:
+  // ER_UNKNOWN_ERROR: clients show the message; the text says what to do.
+  static constexpr std::uint16_t refuse_error_code = 1105;
+  static constexpr std::string_view refuse_sql_state = "HY000";
+
+  explicit Engine(TableRules rules);
+
+  // True when `s` certainly touches no helper table and needs no registry: DML/SELECT/SET/... and
+  // DDL on names no rule can match. Lock-free, allocation-free, reads only the immutable rules.
+  // Records load()ed from the meta table are assumed to match the current rules.
+  [[nodiscard]] bool quick_forward(const Statement& s, std::string_view current_db) const;
+
+  // The decision for `s` (classified from the text it views). `current_db` resolves unqualified
+  // names (empty = no database selected). Does not change the registry.
+  [[nodiscard]] Plan plan(const Statement& s, std::string_view current_db,
+                          const Catalog& catalog) const;
+
+  // Applies a state step (not backend_sql: returns find() unchanged for it) and returns the
+  // ghost's record as now stored (nullopt = no record: persist a delete).
+  std::optional<GhostRecord> apply(const Step& step);
+  // Puts back what find(ghost) was before apply() (nullopt = remove).
+  void restore(const QualifiedName& ghost, std::optional<GhostRecord> previous);
+
+  void load(std::vector<GhostRecord> records);  // replaces the registry (start-up)
+  [[nodiscard]] std::vector<GhostRecord> snapshot() const;
+  [[nodiscard]] const GhostRecord* find(const QualifiedName& ghost) const;
+  [[nodiscard]] const TableRules& rules() const { return rules_; }
+
+  // How `name` is classified now; nullopt when the catalog does not know enough (the names to
+  // ask about are appended to `lookups` when given).
+  [[nodiscard]] std::optional<NameClass> classify_name(
+      const QualifiedName& name, const Catalog& catalog,
+      std::vector<QualifiedName>* lookups = nullptr) const;
+
+ private:
+  struct RenamePair {
+    QualifiedName from;
+    NameClass from_class;
+    QualifiedName to;
+    NameClass to_class;
+  };
+  // RENAME TABLE pairs, or the one pair of ALTER TABLE ... RENAME, decided pair by pair.
+  [[nodiscard]] Plan plan_rename_pairs(const Statement& s, const std::vector<RenamePair>& pairs,
+                                       std::string_view what) const;
+
+  TableRules rules_;
+  std::map<QualifiedName, GhostRecord> registry_;
+};
+
+// Token-aware rewrite of a recorded DDL onto the cut-over target: every table reference in it
+// (the statement's target, CREATE INDEX ... ON, FOREIGN KEY ... REFERENCES) that resolves to
+// `ghost` - quoted or not, qualified or not, unqualified ones resolved against `ddl_current_db` -
+// becomes `target.schema`.`target.table` (always quoted and qualified). Columns, indexes,
+// strings and comments that contain the ghost's name are untouched.
+[[nodiscard]] std::string rewrite_ddl(std::string_view ddl, const QualifiedName& ghost,
+                                      std::string_view ddl_current_db,
+                                      const QualifiedName& target);
+
+// Qualifies every unqualified table reference the classifier finds in `sql` with `current_db`,
+// leaving all other bytes as they were. No-op when current_db is empty.
+[[nodiscard]] std::string qualify_table_refs(std::string_view sql, std::string_view current_db);
+
+}  // namespace ghostgate::rules

@@ -1,0 +1,55 @@
+#!/usr/bin/env bash
+# Installs the Debian 12 packages needed to build, test and run ghostgate — only the missing
+# ones. A quick no-op when everything is present. Needs root (or sudo) only when installing.
+set -euo pipefail
+
+PACKAGES=(
+  # build
+  build-essential cmake ninja-build pkg-config
+  libboost1.74-dev libboost-system1.74-dev libssl-dev libre2-dev libyaml-cpp-dev
+  libspdlog-dev libfmt-dev nlohmann-json3-dev libcli11-dev
+  # tests and benchmarks
+  libgtest-dev libgmock-dev libbenchmark-dev libmysqlcppconn-dev clang-14 libclang-rt-14-dev
+  # the MariaDB stand-in, real clients, load and online-schema-change tools
+  mariadb-server mariadb-client sysbench haproxy python3 python3-pymysql percona-toolkit
+  openssl procps
+)
+
+missing=()
+for p in "${PACKAGES[@]}"; do
+  if ! dpkg-query -W -f='${db:Status-Abbrev}' "$p" 2>/dev/null | grep -q '^ii'; then
+    missing+=("$p")
+  fi
+done
+if ((${#missing[@]} == 0)); then
+  echo "deps: all ${#PACKAGES[@]} packages present"
+  exit 0
+fi
+
+SUDO=()
+if [[ $(id -u) -ne 0 ]]; then
+  if command -v sudo >/dev/null; then
+    SUDO=(sudo)
+  else
+    echo "deps: missing ${missing[*]}; run as root to install them" >&2
+    exit 1
+  fi
+fi
+
+echo "deps: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+# Package scripts must not start a system-wide mariadbd (there may be no init system, and the
+# tests start their own private servers): policy-rc.d exit 101 = "action forbidden".
+policy=/usr/sbin/policy-rc.d
+made_policy=0
+if [[ ! -e $policy ]]; then
+  "${SUDO[@]}" sh -c "printf '#!/bin/sh\nexit 101\n' > $policy && chmod 755 $policy"
+  made_policy=1
+fi
+cleanup() { if ((made_policy)); then "${SUDO[@]}" rm -f "$policy"; fi; }
+trap cleanup EXIT
+
+"${SUDO[@]}" apt-get update -q
+"${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -q \
+  -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold "${missing[@]}"
+echo "deps: done"
