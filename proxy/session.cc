@@ -285,7 +285,6 @@ awaitable<bool> Session::handshake() {
     ChangeUser change;
     change.user = response.user;
     change.auth_response = response.auth_response;
-    change.database = response.database;
     change.charset = response.charset;
     change.auth_plugin = plugin;
     change.connect_attrs = response.connect_attrs;
@@ -306,14 +305,16 @@ awaitable<bool> Session::handshake() {
     co_await backend_lost(false, w.ec);
     co_return false;
   }
-  co_return co_await relay_login(scramble, plugin, backend_seq, seq, !fresh);
+  std::string database_after = fresh ? std::string() : response.database;
+  co_return co_await relay_login(scramble, plugin, backend_seq, seq, !fresh,
+                                 std::move(database_after));
 }
 
 // Relays the authentication exchange between client and backend until the backend says OK or
 // ERR, renumbering sequence ids (the two sides count from different starts).
 awaitable<bool> Session::relay_login(std::string scramble, std::string plugin,
                                      std::uint8_t backend_seq, std::uint8_t client_seq,
-                                     bool is_change_user) {
+                                     bool is_change_user, std::string database_after) {
   bool cleartext_pending = false;  // caching_sha2 full auth: client TLS, backend plaintext
   for (int round = 0; round < 16; ++round) {
     Packet p;
@@ -378,6 +379,46 @@ awaitable<bool> Session::relay_login(std::string scramble, std::string plugin,
         co_return false;
       }
       continue;
+    }
+    if (first == ok_header && !database_after.empty()) {
+      // Logged in; now select the database the client asked for, so a refusal comes back with
+      // the same error a direct login gets (COM_CHANGE_USER reports it as a bad handshake).
+      std::vector<std::uint8_t> held(payload.begin(), payload.end());
+      backend_->in.consume(p.wire_size);
+      std::uint8_t iseq = 0;
+      {
+        PacketBuilder b(out_);
+        b.writer().write_u8(static_cast<std::uint8_t>(Command::init_db));
+        b.writer().write_string(database_after);
+        b.finish(iseq);
+      }
+      IoResult w = co_await backend_->stream.write_all(asio::buffer(out_));
+      out_.clear();
+      Packet reply;
+      error_code rec = w.ec;
+      if (!rec) {
+        rec = co_await read_packet(backend_->stream, backend_->in, max_auth_packet,
+                                   backend_->scratch, reply);
+      }
+      if (rec) {
+        backend_->broken = true;
+        co_await backend_lost(false, rec);
+        co_return false;
+      }
+      const bool db_ok = is_ok_packet(reply.payload);
+      append_packet(out_, client_seq, db_ok ? Bytes(held) : reply.payload);
+      backend_->in.consume(reply.wire_size);
+      if (!co_await write_client(out_) || !db_ok) {
+        backend_->broken = !db_ok || backend_->broken;
+        co_return false;
+      }
+      OkPacket ok;
+      if (!parse_ok(Bytes(held), backend_->caps, ok)) {
+        status_ = ok.status;
+      }
+      backend_->authenticated = true;
+      backend_->user = user_;
+      co_return true;
     }
     // Forward the backend's packet to the client.
     append_packet(out_, client_seq, payload);

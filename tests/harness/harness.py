@@ -58,6 +58,9 @@ ROOT_USER = "root"
 ROOT_PASSWORD = "rootpw"
 TEST_USER = "tester"
 TEST_PASSWORD = "testpw"
+# ghostgate's own account (backend.user): meta table and health checks, never the clients'.
+GATE_USER = "ggadmin"
+GATE_PASSWORD = "ggadminpw"
 
 MODE_DIRECT = "direct"
 MODE_GHOSTGATE = "ghostgate"
@@ -254,6 +257,9 @@ GRANT ALL PRIVILEGES ON *.* TO '{ROOT_USER}'@'%' WITH GRANT OPTION;
 CREATE OR REPLACE USER '{TEST_USER}'@'%'
   IDENTIFIED VIA mysql_native_password USING PASSWORD('{TEST_PASSWORD}');
 GRANT ALL PRIVILEGES ON `test%`.* TO '{TEST_USER}'@'%';
+CREATE OR REPLACE USER '{GATE_USER}'@'%'
+  IDENTIFIED VIA mysql_native_password USING PASSWORD('{GATE_PASSWORD}');
+GRANT ALL PRIVILEGES ON `dm_meta`.* TO '{GATE_USER}'@'%';
 CREATE DATABASE IF NOT EXISTS test;
 """
 
@@ -643,7 +649,7 @@ class Ghostgate:
 
     def config(self):
         backend = {"address": f"{self.backend.host}:{self.backend.port}",
-                   "user": self.backend.root_user, "password": self.backend.root_password}
+                   "user": GATE_USER, "password": GATE_PASSWORD}
         if self.backend_tls and self.backend_tls != "disabled":
             backend["tls"] = {"mode": self.backend_tls, "ca": make_certs()["ca"]}
         cfg = {

@@ -19,7 +19,8 @@ POOL_MAX = 8
 
 
 class Sampler:
-    """Counts the backend's client connections (all but its own) every few ms, in a thread."""
+    """Counts the backend's client connections every few ms, in a thread: all but its own and
+    ghostgate's own account (meta table and health checks, outside the client pool)."""
 
     def __init__(self, standin):
         self.conn = standin.connect(autocommit=True)
@@ -36,8 +37,8 @@ class Sampler:
         with self.conn.cursor() as cur:
             cur.execute("SELECT ID, USER, HOST, DB, COMMAND, TIME, LEFT(INFO, 80) "
                         "FROM information_schema.PROCESSLIST "
-                        "WHERE ID <> %s AND HOST LIKE '127.0.0.1:%%' AND COMMAND <> 'Daemon'",
-                        (self.own_id,))
+                        "WHERE ID <> %s AND HOST LIKE '127.0.0.1:%%' AND COMMAND <> 'Daemon' "
+                        "AND USER <> %s", (self.own_id, harness.GATE_USER))
             return cur.fetchall()
 
     def count(self):
