@@ -235,10 +235,10 @@ bool is_join_word(const Token& t) {
 // Words that may follow a table factor and so are never its alias.
 bool is_factor_follower(const Token& t) {
   static constexpr std::string_view kWords[] = {
-      "SET",   "WHERE",     "ON",     "USING",  "USE",    "IGNORE",    "FORCE",  "PARTITION",
-      "ORDER", "LIMIT",     "GROUP",  "HAVING", "WINDOW", "FOR",       "LOCK",   "UNION",
-      "EXCEPT", "INTERSECT", "INTO",  "RETURNING", "READ", "WRITE",   "LOW_PRIORITY", "AS",
-      "VALUES", "SELECT",   "FROM"};
+      "SET",       "WHERE",        "ON",     "USING",     "USE",    "IGNORE",    "FORCE",
+      "PARTITION", "ORDER",        "LIMIT",  "GROUP",     "HAVING", "WINDOW",    "FOR",
+      "LOCK",      "UNION",        "EXCEPT", "INTERSECT", "INTO",   "RETURNING", "READ",
+      "WRITE",     "LOW_PRIORITY", "AS",     "VALUES",    "SELECT", "FROM"};
   if (t.kind != TokenKind::identifier) {
     return false;
   }
@@ -411,8 +411,8 @@ void parse_update(Cursor& c, Statement& st) {
   }
   constexpr std::size_t kCap = 16;
   Factor factors[kCap];
-  const std::size_t n =
-      read_table_references(c, st, [](const Token& t) { return t.is("SET"); }, factors, kCap);
+  const std::size_t n = read_table_references(
+      c, st, [](const Token& t) { return t.is("SET"); }, factors, kCap);
   for (std::size_t i = 0; i < n; ++i) {
     st.add(factors[i].ref);
   }
@@ -431,9 +431,8 @@ void parse_delete(Cursor& c, Statement& st) {
     Cursor probe = c;
     probe.advance();
     TableRef ref;
-    if (read_name(probe, st, ref) &&
-        (probe.at_end() || probe.cur().is("WHERE") || probe.cur().is("ORDER") ||
-         probe.cur().is("LIMIT"))) {
+    if (read_name(probe, st, ref) && (probe.at_end() || probe.cur().is("WHERE") ||
+                                      probe.cur().is("ORDER") || probe.cur().is("LIMIT"))) {
       st.add(ref);
       return;
     }
@@ -860,8 +859,8 @@ void parse_with(Cursor& c, Statement& st) {
       c.skip_group();
       continue;
     }
-    if (t.is("SELECT") || t.is("UPDATE") || t.is("DELETE") || t.is("INSERT") ||
-        t.is("REPLACE") || t.is("TABLE") || t.is("VALUES")) {
+    if (t.is("SELECT") || t.is("UPDATE") || t.is("DELETE") || t.is("INSERT") || t.is("REPLACE") ||
+        t.is("TABLE") || t.is("VALUES")) {
       dispatch(c, st);
       return;
     }

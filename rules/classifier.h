@@ -53,15 +53,15 @@ enum class StatementKind : std::uint8_t {
 
 // What a table reference is to its statement.
 enum class RefRole : std::uint8_t {
-  target,          // the table written or changed: DML target, DDL subject, each DROP/TRUNCATE/
-                   // maintenance/LOCK table. Multi-table UPDATE/DELETE list every table found.
-  like_source,     // CREATE TABLE t LIKE <this>
-  references,      // FOREIGN KEY (..) REFERENCES <this> inside CREATE/ALTER TABLE
-  rename_from,     // RENAME TABLE <this> TO b: always followed by its rename_to
-  rename_to,       // RENAME TABLE a TO <this>; ALTER TABLE a RENAME [TO|AS] <this>
-  trigger,         // CREATE/DROP TRIGGER: the trigger's own [schema.]name
-  trigger_table,   // CREATE TRIGGER ... ON <this>
-  database,        // USE <this>, DROP DATABASE <this>: the name is in `schema`, `table` is empty
+  target,         // the table written or changed: DML target, DDL subject, each DROP/TRUNCATE/
+                  // maintenance/LOCK table. Multi-table UPDATE/DELETE list every table found.
+  like_source,    // CREATE TABLE t LIKE <this>
+  references,     // FOREIGN KEY (..) REFERENCES <this> inside CREATE/ALTER TABLE
+  rename_from,    // RENAME TABLE <this> TO b: always followed by its rename_to
+  rename_to,      // RENAME TABLE a TO <this>; ALTER TABLE a RENAME [TO|AS] <this>
+  trigger,        // CREATE/DROP TRIGGER: the trigger's own [schema.]name
+  trigger_table,  // CREATE TRIGGER ... ON <this>
+  database,       // USE <this>, DROP DATABASE <this>: the name is in `schema`, `table` is empty
 };
 
 struct TableRef {
@@ -123,7 +123,7 @@ class Statement {
   }
   alignas(TableRef) unsigned char inline_[sizeof(TableRef) * inline_refs];
   std::uint32_t size_ = 0;
-  std::vector<TableRef> overflow_;       // used instead of inline_ once it is full
+  std::vector<TableRef> overflow_;        // used instead of inline_ once it is full
   std::forward_list<std::string> owned_;  // nodes never move, so views into them stay valid
 };
 

@@ -282,8 +282,8 @@ Token Lexer::next() {
 
   // Operators: longest match among the multi-character ones, which all start with one of these.
   if (c == '<' || c == '>' || c == '!' || c == ':' || c == '|' || c == '&' || c == '-') {
-    static constexpr std::string_view kMulti[] = {"<=>", "->>", "<=", ">=", "<>", "!=",
-                                                  ":=",  "||",  "&&", "<<", ">>", "->"};
+    static constexpr std::string_view kMulti[] = {
+        "<=>", "->>", "<=", ">=", "<>", "!=", ":=", "||", "&&", "<<", ">>", "->"};
     const std::string_view rest = text_.substr(pos_);
     for (std::string_view op : kMulti) {
       if (rest.starts_with(op)) {
@@ -381,13 +381,13 @@ bool StatementSplitter::next(std::string_view& statement) {
     const std::size_t base = pos_;
 
     bool any_token = false;
-    bool create = false;            // statement starts with CREATE
-    bool compound = false;          // a stored-program body may follow
-    int header_tokens = 0;          // tokens looked at while deciding `compound`
-    int depth = 0;                  // BEGIN/CASE/IF/LOOP/WHILE/REPEAT nesting
+    bool create = false;    // statement starts with CREATE
+    bool compound = false;  // a stored-program body may follow
+    int header_tokens = 0;  // tokens looked at while deciding `compound`
+    int depth = 0;          // BEGIN/CASE/IF/LOOP/WHILE/REPEAT nesting
     Token prev{};
-    std::size_t end = n;            // where the statement text ends (the `;` or the input's end)
-    std::size_t resume = n;         // where the next statement starts
+    std::size_t end = n;     // where the statement text ends (the `;` or the input's end)
+    std::size_t resume = n;  // where the next statement starts
 
     for (;;) {
       Token t = tail.next();

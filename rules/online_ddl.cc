@@ -295,8 +295,7 @@ Plan Engine::plan(const Statement& s, std::string_view current_db, const Catalog
     }
     // CREATE TRIGGER db.trg ... ON t: t is in the trigger's schema.
     const std::string_view db =
-        (r.role == RefRole::trigger_table && !trigger_schema.empty()) ? trigger_schema
-                                                                      : current_db;
+        (r.role == RefRole::trigger_table && !trigger_schema.empty()) ? trigger_schema : current_db;
     names[i] = resolve(r, db);
     if (names[i].schema.empty()) {
       names[i].table.clear();  // no database selected: the backend will say so
@@ -350,8 +349,8 @@ Plan Engine::plan(const Statement& s, std::string_view current_db, const Catalog
       if (tables.empty() || tables[i].role != RefRole::target || !is_helper(kind_of(i))) {
         return forward;
       }
-      Plan p = local(s, kind_of(i) == TableKind::ghost ? "create ghost table"
-                                                       : "create trash table");
+      Plan p =
+          local(s, kind_of(i) == TableKind::ghost ? "create ghost table" : "create trash table");
       if (const GhostRecord* rec = kind_of(i) == TableKind::ghost ? find(names[i]) : nullptr) {
         // A new ghost starts a new migration: the DDLs of an older one must not leak into it.
         abandon(p, *rec);
@@ -388,9 +387,10 @@ Plan Engine::plan(const Statement& s, std::string_view current_db, const Catalog
       const TableKind to = kind_of(*rename_to);
       const QualifiedName& to_name = names[*rename_to];
       if (from == TableKind::ghost && to == TableKind::real && s.alter_has_other_specs) {
-        return refuse("ALTER TABLE " + quote_name(from_name) + " both changes the ghost table "
-                          "and renames it to " + quote_name(to_name) +
-                          "; split the changes from the cut-over RENAME",
+        return refuse("ALTER TABLE " + quote_name(from_name) +
+                          " both changes the ghost table "
+                          "and renames it to " +
+                          quote_name(to_name) + "; split the changes from the cut-over RENAME",
                       "refused alter+rename of ghost");
       }
       return plan_rename_pairs(s, {{from_name, *classes[*target], to_name, *classes[*rename_to]}},
@@ -606,7 +606,8 @@ Plan Engine::plan_rename_pairs(const Statement& s, const std::vector<RenamePair>
     if (from == TableKind::real && to == TableKind::real) {
       if (std::find(cutover_targets.begin(), cutover_targets.end(), pr.from) !=
           cutover_targets.end()) {
-        return refuse(verb + " " + both + " moves the real table away while a ghost table is "
+        return refuse(verb + " " + both +
+                          " moves the real table away while a ghost table is "
                           "renamed onto it in the same statement; the old data would have no "
                           "downstream copy. Rename the old table to a trash name instead",
                       "refused rename of cut-over target");
@@ -616,7 +617,8 @@ Plan Engine::plan_rename_pairs(const Statement& s, const std::vector<RenamePair>
     }
     any_helper = true;
     if (to == TableKind::ghost) {
-      return refuse(verb + " " + both + ": the target name is reserved for ghost tables by "
+      return refuse(verb + " " + both +
+                        ": the target name is reserved for ghost tables by "
                         "shadow-table-rules, and ghostgate would lose track of the migration. "
                         "Use another name or change the rules",
                     "refused rename onto ghost name");
@@ -639,8 +641,11 @@ Plan Engine::plan_rename_pairs(const Statement& s, const std::vector<RenamePair>
       if (rollback) {
         continue;
       }
-      return refuse(verb + " " + both + " swaps an old (trash) table back in, as gh-ost --revert "
-                        "does. Downstream " + quote_name(pr.to) + " already has the new schema and "
+      return refuse(verb + " " + both +
+                        " swaps an old (trash) table back in, as gh-ost --revert "
+                        "does. Downstream " +
+                        quote_name(pr.to) +
+                        " already has the new schema and "
                         "keeps no old copy, so this needs manual handling: revert the schema of " +
                         quote_name(pr.to) + " downstream by hand, then skip this statement",
                     "refused revert");

@@ -184,8 +184,7 @@ class Engine {
 // becomes `target.schema`.`target.table` (always quoted and qualified). Columns, indexes,
 // strings and comments that contain the ghost's name are untouched.
 [[nodiscard]] std::string rewrite_ddl(std::string_view ddl, const QualifiedName& ghost,
-                                      std::string_view ddl_current_db,
-                                      const QualifiedName& target);
+                                      std::string_view ddl_current_db, const QualifiedName& target);
 
 // Qualifies every unqualified table reference the classifier finds in `sql` with `current_db`,
 // leaving all other bytes as they were. No-op when current_db is empty.

@@ -92,8 +92,10 @@ std::optional<TableRules> TableRules::create(const std::vector<std::string>& sha
   for (const auto* list : {&rules.shadow_, &rules.trash_}) {
     for (const Compiled& c : *list) {
       // Without a usable range (or with an empty minimum) any first byte is possible.
-      const unsigned lo = (c.has_range && !c.min.empty()) ? static_cast<unsigned char>(c.min[0]) : 0;
-      const unsigned hi = (c.has_range && !c.max.empty()) ? static_cast<unsigned char>(c.max[0]) : 255;
+      const unsigned lo =
+          (c.has_range && !c.min.empty()) ? static_cast<unsigned char>(c.min[0]) : 0;
+      const unsigned hi =
+          (c.has_range && !c.max.empty()) ? static_cast<unsigned char>(c.max[0]) : 255;
       for (unsigned b = lo; b <= hi; ++b) {
         rules.first_byte_[b] = true;
       }

@@ -12,8 +12,8 @@
 //          (gh-ost --timestamp-old-table), _X_rev_del (gh-ost --revert), _X_del, _X_old / __X_old
 // so `__X_new` gives X, not `_X`, and `_X_20261122101010_del` gives X.
 //
-// Matching a name that no rule matches never allocates; captures are views into the name. RE2 objects are immutable
-// after construction, so a TableRules may be used from many threads at once.
+// Matching a name that no rule matches never allocates; captures are views into the name. RE2
+// objects are immutable after construction, so a TableRules may be used from many threads at once.
 
 #include <array>
 #include <cstddef>

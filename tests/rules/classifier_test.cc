@@ -11,46 +11,80 @@ namespace {
 
 const char* kind_name(StatementKind k) {
   switch (k) {
-    case StatementKind::other: return "other";
-    case StatementKind::select: return "select";
-    case StatementKind::insert: return "insert";
-    case StatementKind::replace: return "replace";
-    case StatementKind::update: return "update";
-    case StatementKind::delete_rows: return "delete";
-    case StatementKind::load_data: return "load_data";
-    case StatementKind::create_table: return "create_table";
-    case StatementKind::alter_table: return "alter_table";
-    case StatementKind::create_index: return "create_index";
-    case StatementKind::drop_index: return "drop_index";
-    case StatementKind::drop_table: return "drop_table";
-    case StatementKind::rename_table: return "rename_table";
-    case StatementKind::truncate: return "truncate";
-    case StatementKind::create_trigger: return "create_trigger";
-    case StatementKind::drop_trigger: return "drop_trigger";
-    case StatementKind::table_maintenance: return "maintenance";
-    case StatementKind::drop_database: return "drop_database";
-    case StatementKind::other_ddl: return "other_ddl";
-    case StatementKind::use: return "use";
-    case StatementKind::begin: return "begin";
-    case StatementKind::commit: return "commit";
-    case StatementKind::rollback: return "rollback";
-    case StatementKind::set: return "set";
-    case StatementKind::lock_tables: return "lock_tables";
-    case StatementKind::unlock_tables: return "unlock_tables";
+    case StatementKind::other:
+      return "other";
+    case StatementKind::select:
+      return "select";
+    case StatementKind::insert:
+      return "insert";
+    case StatementKind::replace:
+      return "replace";
+    case StatementKind::update:
+      return "update";
+    case StatementKind::delete_rows:
+      return "delete";
+    case StatementKind::load_data:
+      return "load_data";
+    case StatementKind::create_table:
+      return "create_table";
+    case StatementKind::alter_table:
+      return "alter_table";
+    case StatementKind::create_index:
+      return "create_index";
+    case StatementKind::drop_index:
+      return "drop_index";
+    case StatementKind::drop_table:
+      return "drop_table";
+    case StatementKind::rename_table:
+      return "rename_table";
+    case StatementKind::truncate:
+      return "truncate";
+    case StatementKind::create_trigger:
+      return "create_trigger";
+    case StatementKind::drop_trigger:
+      return "drop_trigger";
+    case StatementKind::table_maintenance:
+      return "maintenance";
+    case StatementKind::drop_database:
+      return "drop_database";
+    case StatementKind::other_ddl:
+      return "other_ddl";
+    case StatementKind::use:
+      return "use";
+    case StatementKind::begin:
+      return "begin";
+    case StatementKind::commit:
+      return "commit";
+    case StatementKind::rollback:
+      return "rollback";
+    case StatementKind::set:
+      return "set";
+    case StatementKind::lock_tables:
+      return "lock_tables";
+    case StatementKind::unlock_tables:
+      return "unlock_tables";
   }
   return "?";
 }
 
 const char* role_name(RefRole r) {
   switch (r) {
-    case RefRole::target: return "target";
-    case RefRole::like_source: return "like";
-    case RefRole::references: return "references";
-    case RefRole::rename_from: return "from";
-    case RefRole::rename_to: return "to";
-    case RefRole::trigger: return "trigger";
-    case RefRole::trigger_table: return "on";
-    case RefRole::database: return "db";
+    case RefRole::target:
+      return "target";
+    case RefRole::like_source:
+      return "like";
+    case RefRole::references:
+      return "references";
+    case RefRole::rename_from:
+      return "from";
+    case RefRole::rename_to:
+      return "to";
+    case RefRole::trigger:
+      return "trigger";
+    case RefRole::trigger_table:
+      return "on";
+    case RefRole::database:
+      return "db";
   }
   return "?";
 }
@@ -101,7 +135,8 @@ INSTANTIATE_TEST_SUITE_P(
              "drop_table ddl target:|_t_ghc=`_t_ghc`"},
         Case{"create /* gh-ost */ table `test`.`_t_ghc` (\n\t\t\tid bigint unsigned "
              "auto_increment,\n\t\t\tlast_update timestamp not null DEFAULT CURRENT_TIMESTAMP ON "
-             "UPDATE CURRENT_TIMESTAMP,\n\t\t\thint varchar(64) charset ascii not null,\n\t\t\tvalue "
+             "UPDATE CURRENT_TIMESTAMP,\n\t\t\thint varchar(64) charset ascii not "
+             "null,\n\t\t\tvalue "
              "varchar(4096) charset ascii not null,\n\t\t\tprimary key(id),\n\t\t\tunique key "
              "hint_uidx(hint)\n\t\t) auto_increment=256 comment='gh-ost changelog'",
              "create_table ddl target:test|_t_ghc=`test`.`_t_ghc`"},
@@ -120,10 +155,11 @@ INSTANTIATE_TEST_SUITE_P(
              "alter_table ddl target:test|t=`test`.`t` to:|_t_del=`_t_del`"},
         Case{"alter /* gh-ost */ table `test`.`_t_gho` rename `t`",
              "alter_table ddl target:test|_t_gho=`test`.`_t_gho` to:|t=`t`"},
-        Case{"CREATE TABLE `test`.`_t_new` (\n  `id` int(11) NOT NULL AUTO_INCREMENT,\n  `a` "
-             "int(11) NOT NULL DEFAULT 0,\n  PRIMARY KEY (`id`)\n) ENGINE=InnoDB AUTO_INCREMENT=541 "
-             "DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_general_ci",
-             "create_table ddl target:test|_t_new=`test`.`_t_new`"},
+        Case{
+            "CREATE TABLE `test`.`_t_new` (\n  `id` int(11) NOT NULL AUTO_INCREMENT,\n  `a` "
+            "int(11) NOT NULL DEFAULT 0,\n  PRIMARY KEY (`id`)\n) ENGINE=InnoDB AUTO_INCREMENT=541 "
+            "DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_general_ci",
+            "create_table ddl target:test|_t_new=`test`.`_t_new`"},
         Case{"ALTER TABLE `test`.`_t_new` add column c3 int, add index ix_c3(c3)",
              "alter_table ddl specs target:test|_t_new=`test`.`_t_new`"},
         Case{"CREATE DEFINER=`gh`@`localhost` TRIGGER `pt_osc_test_t_del` AFTER DELETE ON "
@@ -194,8 +230,7 @@ INSTANTIATE_TEST_SUITE_P(
              "load_data target:db|t=`db`.`t`"},
         Case{"load data low_priority infile 'f' ignore into table t", "load_data target:|t=t"},
         Case{"LOAD XML INFILE 'f' INTO TABLE t", "load_data target:|t=t"},
-        Case{"(SELECT 1) UNION (SELECT 2)", "select"},
-        Case{"select * from `_t_gho`", "select"}));
+        Case{"(SELECT 1) UNION (SELECT 2)", "select"}, Case{"select * from `_t_gho`", "select"}));
 
 INSTANTIATE_TEST_SUITE_P(
     Ddl, ClassifyTable,
@@ -218,8 +253,7 @@ INSTANTIATE_TEST_SUITE_P(
         Case{"create fulltext index i on db.t (a)", "create_index ddl target:db|t=db.t"},
         Case{"CREATE INDEX i ON t (a)", "create_index ddl target:|t=t"},
         Case{"DROP INDEX i ON `db`.`_t_gho`", "drop_index ddl target:db|_t_gho=`db`.`_t_gho`"},
-        Case{"DROP INDEX IF EXISTS `PRIMARY` ON t ALGORITHM=INPLACE",
-             "drop_index ddl target:|t=t"},
+        Case{"DROP INDEX IF EXISTS `PRIMARY` ON t ALGORITHM=INPLACE", "drop_index ddl target:|t=t"},
         Case{"DROP TEMPORARY TABLE IF EXISTS a, db.b RESTRICT",
              "drop_table target:|a=a target:db|b=db.b"},
         Case{"DROP TABLES a, `b`", "drop_table ddl target:|a=a target:|b=`b`"},
@@ -240,8 +274,7 @@ INSTANTIATE_TEST_SUITE_P(
              "create_trigger ddl trigger:|trg=trg on:|_t_gho=`_t_gho`"},
         Case{"LOCK TABLES t READ LOCAL, db.u AS x LOW_PRIORITY WRITE",
              "lock_tables ddl target:|t=t target:db|u=db.u"},
-        Case{"UNLOCK TABLES", "unlock_tables"},
-        Case{"RENAME USER a TO b", "other_ddl ddl"}));
+        Case{"UNLOCK TABLES", "unlock_tables"}, Case{"RENAME USER a TO b", "other_ddl ddl"}));
 
 INSTANTIATE_TEST_SUITE_P(
     Nasty, ClassifyTable,
@@ -262,14 +295,14 @@ INSTANTIATE_TEST_SUITE_P(
         Case{"INSERT INTO `d``b`.`t``1` VALUES (1)", "insert target:d`b|t`1=`d``b`.`t``1`"},
         Case{"insert into 表 values (1)", "insert target:|表=表"},
         Case{"INSERT INTO db . t VALUES (1)", "insert target:db|t=db . t"},
-        Case{"select 'DROP TABLE x'", "select"},
-        Case{"ROLLBACK", "rollback"}, Case{"ROLLBACK WORK TO SAVEPOINT s", "other"},
-        Case{"START TRANSACTION READ ONLY", "begin"}, Case{"SET NAMES utf8mb4", "set"},
-        Case{"BEGIN NOT ATOMIC SELECT 1; END", "other"}, Case{"", "other"},
-        Case{"INSERT INTO", "insert partial"}));
+        Case{"select 'DROP TABLE x'", "select"}, Case{"ROLLBACK", "rollback"},
+        Case{"ROLLBACK WORK TO SAVEPOINT s", "other"}, Case{"START TRANSACTION READ ONLY", "begin"},
+        Case{"SET NAMES utf8mb4", "set"}, Case{"BEGIN NOT ATOMIC SELECT 1; END", "other"},
+        Case{"", "other"}, Case{"INSERT INTO", "insert partial"}));
 
 TEST(Classify, CountsPlaceholdersOutsideStringsAndComments) {
-  EXPECT_EQ(classify("INSERT INTO t VALUES (?, ?, '?', \"?\", `?`) /* ? */ -- ?\n").placeholders, 2u);
+  EXPECT_EQ(classify("INSERT INTO t VALUES (?, ?, '?', \"?\", `?`) /* ? */ -- ?\n").placeholders,
+            2u);
   EXPECT_EQ(classify("UPDATE t SET a = ? WHERE b = ? /*! AND c = ? */").placeholders, 3u);
   EXPECT_EQ(classify("SELECT 1").placeholders, 0u);
 }

@@ -34,10 +34,14 @@ QualifiedName qn(std::string schema, std::string table) {
 
 const char* verdict_name(Plan::Verdict v) {
   switch (v) {
-    case Plan::Verdict::forward: return "forward";
-    case Plan::Verdict::local: return "local";
-    case Plan::Verdict::refuse: return "refuse";
-    case Plan::Verdict::need_lookup: return "need_lookup";
+    case Plan::Verdict::forward:
+      return "forward";
+    case Plan::Verdict::local:
+      return "local";
+    case Plan::Verdict::refuse:
+      return "refuse";
+    case Plan::Verdict::need_lookup:
+      return "need_lookup";
   }
   return "?";
 }
@@ -48,11 +52,15 @@ std::vector<std::string> steps(const Plan& p) {
   for (const Step& s : p.steps) {
     const std::string ghost = s.ghost.schema + "." + s.ghost.table;
     switch (s.kind) {
-      case Step::Kind::backend_sql: out.push_back("sql: " + s.sql); break;
+      case Step::Kind::backend_sql:
+        out.push_back("sql: " + s.sql);
+        break;
       case Step::Kind::record:
         out.push_back("record " + ghost + " (" + s.real_hint + "): " + s.sql);
         break;
-      case Step::Kind::forget: out.push_back("forget " + ghost); break;
+      case Step::Kind::forget:
+        out.push_back("forget " + ghost);
+        break;
       case Step::Kind::defer_drop:
         out.push_back("defer " + ghost + ": " + s.target.schema + "." + s.target.table + ": " +
                       s.sql);
@@ -88,8 +96,8 @@ class EngineTest : public ::testing::Test {
   }
 
   Engine engine_;
-  SetCatalog catalog_{qn("test", "t"), qn("test", "t1"), qn("test", "t2"), qn("test", "parent"),
-                      qn("test", "a"), qn("other", "t")};
+  SetCatalog catalog_{qn("test", "t"),      qn("test", "t1"), qn("test", "t2"),
+                      qn("test", "parent"), qn("test", "a"),  qn("other", "t")};
   std::string text_;
 };
 
@@ -115,8 +123,10 @@ TEST_F(EngineTest, DmlOnHelperTablesIsSuppressed) {
   for (std::string_view sql :
        {"INSERT INTO `test`.`_t_gho` (`id`) VALUES (1)", "REPLACE INTO _t_new VALUES (1)",
         "UPDATE `test`.`_t_ghc` SET a = 1", "DELETE FROM _t_del WHERE id = 1",
-        "LOAD DATA INFILE 'x' INTO TABLE _t_gho", "INSERT LOW_PRIORITY IGNORE INTO _t_new "
-        "SELECT * FROM t", "INSERT INTO `test`.`_t_gho` VALUES (1) ON DUPLICATE KEY UPDATE a=1"}) {
+        "LOAD DATA INFILE 'x' INTO TABLE _t_gho",
+        "INSERT LOW_PRIORITY IGNORE INTO _t_new "
+        "SELECT * FROM t",
+        "INSERT INTO `test`.`_t_gho` VALUES (1) ON DUPLICATE KEY UPDATE a=1"}) {
     const Plan p = plan(sql);
     EXPECT_EQ(verdict_name(p.verdict), std::string("local")) << sql;
     EXPECT_TRUE(p.steps.empty()) << sql;
@@ -227,9 +237,9 @@ TEST_F(EngineTest, TwoStepCutOver) {
   EXPECT_TRUE(p.steps.empty());
   EXPECT_TRUE(p.implicit_commit);
   p = run("alter /* gh-ost */ table `test`.`_t_gho` rename `t`");
-  EXPECT_EQ(steps(p), (std::vector<std::string>{
-                          "sql: alter /* gh-ost */ table `test`.`t` add column c int",
-                          "progress test._t_gho 1", "forget test._t_gho"}));
+  EXPECT_EQ(steps(p),
+            (std::vector<std::string>{"sql: alter /* gh-ost */ table `test`.`t` add column c int",
+                                      "progress test._t_gho 1", "forget test._t_gho"}));
 }
 
 TEST_F(EngineTest, TwoStepRollbackIsSuppressedButARevertIsRefused) {
@@ -240,7 +250,8 @@ TEST_F(EngineTest, TwoStepRollbackIsSuppressedButARevertIsRefused) {
   EXPECT_EQ(plan("RENAME TABLE _t_del TO t").verdict, Plan::Verdict::local);
   // After the cut-over, swapping the old table back is gh-ost --revert.
   run("ALTER TABLE _t_gho RENAME t");
-  const Plan p = plan("rename table `test`.`t` to `test`.`_t_rev_del`, `test`.`_t_del` to `test`.`t`");
+  const Plan p =
+      plan("rename table `test`.`t` to `test`.`_t_rev_del`, `test`.`_t_del` to `test`.`t`");
   ASSERT_EQ(p.verdict, Plan::Verdict::refuse);
   EXPECT_EQ(p.error_code, 1105);
   EXPECT_EQ(p.sql_state, "HY000");
@@ -255,10 +266,11 @@ TEST_F(EngineTest, RefusedRenames) {
     std::string_view sql;
     std::string_view names;
   };
-  for (const Case& c : {Case{"RENAME TABLE t TO _t_gho", "`test`.`t` TO `test`.`_t_gho`"},
-                        Case{"RENAME TABLE _t_gho TO __t_new", "`test`.`_t_gho` TO `test`.`__t_new`"},
-                        Case{"RENAME TABLE _t_del TO _t_gho", "`test`.`_t_del` TO `test`.`_t_gho`"},
-                        Case{"ALTER TABLE t RENAME TO _t_gho", "`test`.`t` TO `test`.`_t_gho`"}}) {
+  for (const Case& c :
+       {Case{"RENAME TABLE t TO _t_gho", "`test`.`t` TO `test`.`_t_gho`"},
+        Case{"RENAME TABLE _t_gho TO __t_new", "`test`.`_t_gho` TO `test`.`__t_new`"},
+        Case{"RENAME TABLE _t_del TO _t_gho", "`test`.`_t_del` TO `test`.`_t_gho`"},
+        Case{"ALTER TABLE t RENAME TO _t_gho", "`test`.`t` TO `test`.`_t_gho`"}}) {
     const Plan p = plan(c.sql);
     ASSERT_EQ(p.verdict, Plan::Verdict::refuse) << c.sql;
     EXPECT_NE(p.error_message.find(c.names), std::string::npos) << p.error_message;
@@ -350,9 +362,9 @@ TEST_F(EngineTest, DropSwapDefersTheDropUntilTheCutOver) {
   Plan p = run("DROP TABLE IF EXISTS `parent` /* generated by server */");
   EXPECT_EQ(p.verdict, Plan::Verdict::local);
   EXPECT_TRUE(p.implicit_commit);
-  EXPECT_EQ(steps(p), std::vector<std::string>{
-                          "defer test._parent_new: test.parent: DROP TABLE IF EXISTS "
-                          "`test`.`parent`"});
+  EXPECT_EQ(steps(p),
+            std::vector<std::string>{"defer test._parent_new: test.parent: DROP TABLE IF EXISTS "
+                                     "`test`.`parent`"});
   ASSERT_TRUE(engine_.find(qn("test", "_parent_new"))->deferred_drop.has_value());
   p = run("RENAME TABLE `test`.`_parent_new` TO `test`.`parent`");
   EXPECT_EQ(steps(p), (std::vector<std::string>{
@@ -372,9 +384,8 @@ TEST_F(EngineTest, DropSwapThenGhostDroppedRunsTheDeferredDrop) {
 TEST_F(EngineTest, MultiTableDropIsSplit) {
   run("ALTER TABLE _t_gho ADD c INT");
   Plan p = run("DROP TABLE IF EXISTS a, `_t_gho`, other.x, _t_del /* generated by server */");
-  EXPECT_EQ(steps(p),
-            (std::vector<std::string>{"sql: DROP TABLE IF EXISTS `test`.`a`, `other`.`x`",
-                                      "forget test._t_gho"}));
+  EXPECT_EQ(steps(p), (std::vector<std::string>{"sql: DROP TABLE IF EXISTS `test`.`a`, `other`.`x`",
+                                                "forget test._t_gho"}));
   EXPECT_EQ(plan("DROP TABLE a, b").verdict, Plan::Verdict::forward);
   // Dropping a trash or never-recorded ghost table: suppressed, nothing to persist.
   p = plan("DROP TABLE IF EXISTS `_t_ghc` /* generated by server */");
@@ -436,9 +447,9 @@ TEST_F(EngineTest, LongPtOscNamesAreRecognisedThroughTheCatalog) {
   run("ALTER TABLE `test`.`" + new_table + "` ADD c INT");
   const Plan p = run("RENAME TABLE `test`.`" + x + "` TO `test`.`" + old_table + "`, `test`.`" +
                      new_table + "` TO `test`.`" + x + "`");
-  EXPECT_EQ(steps(p), (std::vector<std::string>{
-                          "sql: ALTER TABLE `test`.`" + x + "` ADD c INT",
-                          "progress test." + new_table + " 1", "forget test." + new_table}));
+  EXPECT_EQ(steps(p), (std::vector<std::string>{"sql: ALTER TABLE `test`.`" + x + "` ADD c INT",
+                                                "progress test." + new_table + " 1",
+                                                "forget test." + new_table}));
   EXPECT_EQ(plan("DROP TABLE IF EXISTS `" + old_table + "`").verdict, Plan::Verdict::local);
   // Unrelated 64-character names stay real.
   const std::string other = "_" + std::string(63, 'q');
@@ -482,9 +493,9 @@ TEST_F(EngineTest, AbandoningADropSwapMigrationRunsTheDeferredDrop) {
                                       "forget test._parent_new"}));
   run("ALTER TABLE _t_gho ADD note INT");
   run("DROP TABLE t");
-  EXPECT_EQ(steps(run("ALTER TABLE _t_gho RENAME TO _t_del")),
-            (std::vector<std::string>{"sql: DROP TABLE IF EXISTS `test`.`t`",
-                                      "forget test._t_gho"}));
+  EXPECT_EQ(
+      steps(run("ALTER TABLE _t_gho RENAME TO _t_del")),
+      (std::vector<std::string>{"sql: DROP TABLE IF EXISTS `test`.`t`", "forget test._t_gho"}));
 }
 
 TEST_F(EngineTest, DropDatabaseCommitsLikeAnyDdl) {

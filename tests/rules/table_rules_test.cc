@@ -12,9 +12,12 @@ namespace {
 std::string describe(const TableRules& rules, std::string_view name) {
   const NameMatch m = rules.match(name);
   switch (m.kind) {
-    case TableKind::real: return "real";
-    case TableKind::ghost: return "ghost:" + std::string(m.capture);
-    case TableKind::trash: return "trash:" + std::string(m.capture);
+    case TableKind::real:
+      return "real";
+    case TableKind::ghost:
+      return "ghost:" + std::string(m.capture);
+    case TableKind::trash:
+      return "trash:" + std::string(m.capture);
   }
   return "?";
 }
@@ -52,8 +55,8 @@ INSTANTIATE_TEST_SUITE_P(
 
 TEST(TableRules, DmListReplacesTheDefault) {
   std::string error;
-  auto rules = TableRules::create(TableRules::dm_shadow_rules(), TableRules::dm_trash_rules(),
-                                  &error);
+  auto rules =
+      TableRules::create(TableRules::dm_shadow_rules(), TableRules::dm_trash_rules(), &error);
   ASSERT_TRUE(rules.has_value()) << error;
   EXPECT_EQ(describe(*rules, "__t_new"), "ghost:_t");  // DM's known gap
   EXPECT_EQ(describe(*rules, "_t_ghk"), "real");       // DM's known gap
