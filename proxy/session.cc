@@ -288,7 +288,9 @@ awaitable<bool> Session::handshake() {
     change.charset = response.charset;
     change.auth_plugin = plugin;
     change.connect_attrs = response.connect_attrs;
-    change.has_connect_attrs = response.has_connect_attrs;
+    // The server parses COM_CHANGE_USER by the capabilities the connection was opened with: if
+    // those include attributes, the block must be there, if only empty.
+    change.has_connect_attrs = (backend_->caps & cap::connect_attrs) != 0;
     {
       PacketBuilder b(out_);
       serialize_change_user(change, backend_->caps, b.writer());

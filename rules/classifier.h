@@ -11,7 +11,6 @@
 // statement text, and up to Statement::inline_refs references are stored inline. Names are
 // copied (unescaped) only when a quoted name contains a doubled backtick.
 
-#include <array>
 #include <cstdint>
 #include <forward_list>
 #include <new>

@@ -176,8 +176,8 @@ Token Lexer::next() {
   }
 
   // `.5` is a number, but in `db.5t` the dot separates a qualifier from a name.
-  const bool after_name = pos_ > 0 && (is_ident(text_[pos_ - 1]) || text_[pos_ - 1] == '`');
-  if (is_digit(c) || (c == '.' && !after_name && pos_ + 1 < n && is_digit(text_[pos_ + 1]))) {
+  if (is_digit(c) || (c == '.' && pos_ + 1 < n && is_digit(text_[pos_ + 1]) &&
+                      !(pos_ > 0 && (is_ident(text_[pos_ - 1]) || text_[pos_ - 1] == '`')))) {
     // 0x.. and 0b.. literals, unless more identifier characters follow (then it is a name).
     if (c == '0' && pos_ + 2 < n && (text_[pos_ + 1] == 'x' || text_[pos_ + 1] == 'b')) {
       const bool hex = text_[pos_ + 1] == 'x';

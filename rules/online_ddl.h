@@ -31,6 +31,12 @@
 // Names: schema and table are compared byte-for-byte (case-sensitive), as MySQL does on Linux
 // with lower_case_table_names=0; tools always spell their helper names the same way.
 //
+// Known limits (documented, not silent): SELECTs are forwarded even when they read a helper
+// table (only writes are suppressed); a LOCK TABLES naming real and helper tables is forwarded
+// whole; DROP TRIGGER of a trigger that is not pt-osc's cannot be tied to its table and is
+// forwarded; temporary tables are never helpers; a gh-ost name cut to 64 bytes is a helper when no
+// real table by that name exists downstream (its capture is only a prefix of the real name).
+//
 // Threading: quick_forward() reads only the immutable rules and may run concurrently with
 // anything. plan(), apply(), restore(), load(), snapshot() and find() need the caller's mutex.
 

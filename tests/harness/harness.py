@@ -843,6 +843,12 @@ def start_target(tls=False, client_tls=None, backend_tls=None, pool=None, standi
     return Target(standin, gate)
 
 
+def expected_failure_through_gate(fn):
+    """A known, tracked ghostgate bug: expected to fail through ghostgate (reported as an
+    expected failure, not hidden); in direct mode the test must pass as usual."""
+    return unittest.expectedFailure(fn) if mode() == MODE_GHOSTGATE else fn
+
+
 class TestCase(unittest.TestCase):
     """unittest.TestCase that prints the servers' logs when a test fails.
 
