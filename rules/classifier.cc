@@ -952,12 +952,113 @@ void dispatch(Cursor& c, Statement& st) {
   }
 }
 
+// `text` at `pos` starts with `upper_word` (ASCII case-insensitive).
+bool has_word_at(std::string_view text, std::size_t pos, std::string_view upper_word) {
+  return pos + upper_word.size() <= text.size() &&
+         equals_keyword(text.substr(pos, upper_word.size()), upper_word);
+}
+
+bool ident_byte(char c) {
+  const auto u = static_cast<unsigned char>(c);
+  return (u >= 'a' && u <= 'z') || (u >= 'A' && u <= 'Z') || (u >= '0' && u <= '9') || u == '_' ||
+         u == '$' || u >= 0x80;
+}
+
+// Reads `name` (no doubled backtick) at `pos`; returns the position after it, or npos.
+std::size_t quoted_name_at(std::string_view text, std::size_t pos, std::string_view& name) {
+  if (pos >= text.size() || text[pos] != '`') {
+    return std::string_view::npos;
+  }
+  const void* close = std::memchr(text.data() + pos + 1, '`', text.size() - pos - 1);
+  if (close == nullptr) {
+    return std::string_view::npos;
+  }
+  const std::size_t end = static_cast<std::size_t>(static_cast<const char*>(close) - text.data());
+  if (end + 1 < text.size() && text[end + 1] == '`') {
+    return std::string_view::npos;  // doubled backtick: needs unescaping, general path
+  }
+  name = text.substr(pos + 1, end - pos - 1);
+  return end + 1;
+}
+
+// The statements replicators send by the million have one exact shape:
+//   INSERT INTO `db`.`t` ...   REPLACE INTO `db`.`t` ...
+//   UPDATE `db`.`t` SET ...    DELETE FROM `db`.`t` [WHERE|ORDER|LIMIT ...]
+// Recognising that shape with a few byte compares gives exactly what the general parser would
+// (tested), at a fraction of the cost. Anything else - comments, modifiers, aliases, escapes,
+// unqualified names - returns false and takes the general path.
+bool classify_replicated_dml(std::string_view text, Statement& st) {
+  StatementKind kind;
+  std::size_t pos;
+  if (has_word_at(text, 0, "INSERT INTO `")) {
+    kind = StatementKind::insert;
+    pos = 12;
+  } else if (has_word_at(text, 0, "REPLACE INTO `")) {
+    kind = StatementKind::replace;
+    pos = 13;
+  } else if (has_word_at(text, 0, "UPDATE `")) {
+    kind = StatementKind::update;
+    pos = 7;
+  } else if (has_word_at(text, 0, "DELETE FROM `")) {
+    kind = StatementKind::delete_rows;
+    pos = 12;
+  } else {
+    return false;
+  }
+  TableRef ref;
+  const std::size_t start = pos;
+  pos = quoted_name_at(text, pos, ref.schema);
+  if (pos == std::string_view::npos || pos >= text.size() || text[pos] != '.') {
+    return false;
+  }
+  pos = quoted_name_at(text, pos + 1, ref.table);
+  if (pos == std::string_view::npos) {
+    return false;
+  }
+  // What follows must end the reference the way the general parser would see it.
+  auto word_follows = [&](std::string_view upper_word) {
+    return pos + 1 + upper_word.size() <= text.size() && text[pos] == ' ' &&
+           has_word_at(text, pos + 1, upper_word) &&
+           (pos + 1 + upper_word.size() == text.size() ||
+            !ident_byte(text[pos + 1 + upper_word.size()]));
+  };
+  switch (kind) {
+    case StatementKind::update:
+      if (!word_follows("SET")) {
+        return false;
+      }
+      break;
+    case StatementKind::delete_rows:
+      if (!(pos == text.size() || word_follows("WHERE") || word_follows("ORDER") ||
+            word_follows("LIMIT"))) {
+        return false;
+      }
+      break;
+    default:
+      // INSERT/REPLACE: the parser stops after the target, but a `.` would make it a
+      // three-part name the general path should judge.
+      if (pos < text.size() && text[pos] == '.') {
+        return false;
+      }
+      break;
+  }
+  ref.offset = static_cast<std::uint32_t>(start);
+  ref.length = static_cast<std::uint32_t>(pos - start);
+  ref.role = RefRole::target;
+  st.kind = kind;
+  st.add(ref);
+  return true;
+}
+
 }  // namespace
 
 Statement classify(std::string_view text) {
   Statement st;
   st.text = text;
   st.placeholders = count_placeholders(text);
+  if (classify_replicated_dml(text, st)) {
+    return st;
+  }
   Cursor c(text);
   dispatch(c, st);
   return st;
