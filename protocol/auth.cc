@@ -117,8 +117,7 @@ std::error_code rsa_encrypt_password(std::string_view password, std::string_view
   } else {
     out.resize(len);
     if (EVP_PKEY_encrypt(ctx.get(), reinterpret_cast<unsigned char*>(out.data()), &len,
-                         reinterpret_cast<const unsigned char*>(plain.data()),
-                         plain.size()) <= 0) {
+                         reinterpret_cast<const unsigned char*>(plain.data()), plain.size()) <= 0) {
       ec = Errc::malformed;
       out.clear();
     } else {

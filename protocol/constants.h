@@ -56,10 +56,9 @@ inline constexpr Capabilities proxy_supported =
 // The flags that change how the server frames responses or interprets commands on an
 // established connection. A pooled backend connection is reused only by a client whose flags
 // agree on these (they cannot be renegotiated by COM_CHANGE_USER).
-inline constexpr Capabilities session_shaping = found_rows | no_schema | odbc | local_files |
-                                                ignore_space | interactive | transactions |
-                                                multi_statements | multi_results |
-                                                ps_multi_results | session_track | deprecate_eof;
+inline constexpr Capabilities session_shaping =
+    found_rows | no_schema | odbc | local_files | ignore_space | interactive | transactions |
+    multi_statements | multi_results | ps_multi_results | session_track | deprecate_eof;
 }  // namespace cap
 
 namespace status {
@@ -132,10 +131,10 @@ inline constexpr std::size_t scramble_size = 20;
 
 // Server error codes ghostgate produces itself.
 namespace er {
-inline constexpr std::uint16_t con_count = 1040;          // ER_CON_COUNT_ERROR
-inline constexpr std::uint16_t handshake = 1043;          // ER_HANDSHAKE_ERROR
-inline constexpr std::uint16_t access_denied = 1045;      // ER_ACCESS_DENIED_ERROR
-inline constexpr std::uint16_t unknown_com = 1047;        // ER_UNKNOWN_COM_ERROR
+inline constexpr std::uint16_t con_count = 1040;      // ER_CON_COUNT_ERROR
+inline constexpr std::uint16_t handshake = 1043;      // ER_HANDSHAKE_ERROR
+inline constexpr std::uint16_t access_denied = 1045;  // ER_ACCESS_DENIED_ERROR
+inline constexpr std::uint16_t unknown_com = 1047;    // ER_UNKNOWN_COM_ERROR
 inline constexpr std::uint16_t net_packet_too_large = 1153;
 inline constexpr std::uint16_t unknown_stmt_handler = 1243;
 inline constexpr std::uint16_t not_supported_yet = 1235;

@@ -8,14 +8,14 @@ namespace ghostgate::protocol {
 
 enum class Errc {
   ok = 0,
-  incomplete,             // not enough bytes yet: read more and try again
-  truncated,              // a length field points past the end of a complete packet
-  bad_sequence,           // a frame's sequence id is not the one expected
-  packet_too_large,       // joined payload over the configured limit
-  malformed,              // the bytes do not form the expected message
-  unexpected_packet,      // a valid packet that makes no sense in this state
-  unsupported,            // a valid feature ghostgate does not handle
-  auth_plugin_unknown,    // an authentication plugin ghostgate cannot compute
+  incomplete,           // not enough bytes yet: read more and try again
+  truncated,            // a length field points past the end of a complete packet
+  bad_sequence,         // a frame's sequence id is not the one expected
+  packet_too_large,     // joined payload over the configured limit
+  malformed,            // the bytes do not form the expected message
+  unexpected_packet,    // a valid packet that makes no sense in this state
+  unsupported,          // a valid feature ghostgate does not handle
+  auth_plugin_unknown,  // an authentication plugin ghostgate cannot compute
 };
 
 const std::error_category& protocol_category() noexcept;

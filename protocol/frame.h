@@ -34,7 +34,7 @@ inline void write_frame_header(std::uint8_t* out, std::uint32_t length, std::uin
 
 // One logical packet found at the start of an input buffer.
 struct Packet {
-  Bytes payload;               // a view into the input (one frame) or into the scratch buffer
+  Bytes payload;  // a view into the input (one frame) or into the scratch buffer
   std::uint8_t first_sequence = 0;
   std::uint8_t next_sequence = 0;  // sequence id the next packet of the exchange must carry
   std::size_t wire_size = 0;       // bytes of input it occupies, headers included

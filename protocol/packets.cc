@@ -79,8 +79,8 @@ void serialize_ok(const OkPacket& ok, Capabilities caps, Writer& w) {
     w.write_u16(ok.status);
   }
   if (caps & cap::session_track) {
-    if (!ok.info.empty() || ((ok.status & status::session_state_changed) &&
-                             !ok.session_state.empty())) {
+    if (!ok.info.empty() ||
+        ((ok.status & status::session_state_changed) && !ok.session_state.empty())) {
       w.write_lenenc_string(ok.info);
       if (ok.status & status::session_state_changed) {
         w.write_lenenc_string(ok.session_state);

@@ -81,9 +81,8 @@ std::size_t ResponseTracker::consume(Bytes data, std::error_code& ec) {
   std::size_t pos = 0;
   // Keep going after the state reaches done while an opaque packet's payload is still owed:
   // it belongs to this response.
-  while (pos < data.size() &&
-         (frame_left_ > 0 || continuation_ ||
-          (state_ != State::done && state_ != State::local_infile))) {
+  while (pos < data.size() && (frame_left_ > 0 || continuation_ ||
+                               (state_ != State::done && state_ != State::local_infile))) {
     if (frame_left_ > 0) {
       const std::size_t n = std::min<std::size_t>(frame_left_, data.size() - pos);
       pos += n;
@@ -251,9 +250,8 @@ void ResponseTracker::on_whole_packet(Bytes payload, std::error_code& ec) {
       }
       status_known_ = true;
       // A read-only cursor was opened: rows come later through COM_STMT_FETCH.
-      state_ = (status_ & status::cursor_exists) && command_ == Command::stmt_execute
-                   ? State::done
-                   : State::rows;
+      state_ = (status_ & status::cursor_exists) && command_ == Command::stmt_execute ? State::done
+                                                                                      : State::rows;
       if (state_ == State::done) {
         ++results_;
       }

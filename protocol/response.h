@@ -58,18 +58,18 @@ class ResponseTracker {
  private:
   enum class State {
     done,
-    first_packet,     // OK / ERR / LOCAL INFILE request / column count
-    columns,          // column definitions of a result set
-    columns_eof,      // the EOF after column definitions (without CLIENT_DEPRECATE_EOF)
-    rows,             // rows until a terminator or ERR
-    prepare_first,    // PREPARE_OK or ERR
-    prepare_params,   // parameter definitions
+    first_packet,    // OK / ERR / LOCAL INFILE request / column count
+    columns,         // column definitions of a result set
+    columns_eof,     // the EOF after column definitions (without CLIENT_DEPRECATE_EOF)
+    rows,            // rows until a terminator or ERR
+    prepare_first,   // PREPARE_OK or ERR
+    prepare_params,  // parameter definitions
     prepare_params_eof,
     prepare_columns,
     prepare_columns_eof,
-    field_list,       // COM_FIELD_LIST: column definitions until EOF
-    single,           // exactly one packet, any content (OK/ERR/EOF or COM_STATISTICS text)
-    local_infile,     // waiting for the client's file
+    field_list,    // COM_FIELD_LIST: column definitions until EOF
+    single,        // exactly one packet, any content (OK/ERR/EOF or COM_STATISTICS text)
+    local_infile,  // waiting for the client's file
   };
 
   // Whether the packet starting with `first` (payload length `len`) must be read whole.
@@ -86,8 +86,8 @@ class ResponseTracker {
   Command command_ = Command::sleep;
   Capabilities caps_ = 0;
   std::uint64_t columns_left_ = 0;
-  std::uint32_t frame_left_ = 0;   // bytes of the current opaque frame not yet consumed
-  bool continuation_ = false;      // the next frame continues the current packet
+  std::uint32_t frame_left_ = 0;  // bytes of the current opaque frame not yet consumed
+  bool continuation_ = false;     // the next frame continues the current packet
   bool binary_rows_ = false;
   std::uint16_t status_ = 0;
   bool status_known_ = false;

@@ -1,7 +1,9 @@
 #pragma once
 // The one place proxy/ includes Boost.Asio from. <utility> must come first with Boost 1.74 +
 // gcc 12 (asio's coroutine support uses std::exchange without including it).
-#include <utility>
+// clang-format off
+#include <utility>  // must precede asio (Boost 1.74 + gcc 12)
+// clang-format on
 
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/co_spawn.hpp>

@@ -18,8 +18,7 @@ BackendError io_error(std::string what, const error_code& ec) {
 BackendError server_error(protocol::Bytes payload, protocol::Capabilities caps) {
   protocol::ErrPacket err;
   if (protocol::parse_err(payload, caps, err)) {
-    return BackendError{protocol::er::unknown_error, "HY000", "malformed error from backend",
-                        true};
+    return BackendError{protocol::er::unknown_error, "HY000", "malformed error from backend", true};
   }
   return BackendError{err.code, std::string(err.sql_state), std::string(err.message), false};
 }
@@ -132,8 +131,9 @@ awaitable<std::optional<BackendError>> maybe_start_backend_tls(BackendConnection
       co_return std::nullopt;
     }
     co_return BackendError{protocol::er::cant_connect, "HY000",
-                           "backend " + config.address.str() + " does not support TLS, but "
-                           "backend.tls.mode requires it",
+                           "backend " + config.address.str() +
+                               " does not support TLS, but "
+                               "backend.tls.mode requires it",
                            true};
   }
   client_caps |= protocol::cap::ssl;

@@ -33,11 +33,11 @@ class BackendConnection {
   Stream stream;
   InBuffer in;
   std::vector<std::uint8_t> scratch;
-  protocol::HandshakeV10 greeting;     // as the server sent it when we connected
-  protocol::Capabilities caps = 0;     // negotiated with the server at login
+  protocol::HandshakeV10 greeting;  // as the server sent it when we connected
+  protocol::Capabilities caps = 0;  // negotiated with the server at login
   std::uint8_t charset = 0;
-  std::uint64_t id = 0;                // ghostgate's own id, for logs
-  std::string user;                    // who it is logged in as now
+  std::uint64_t id = 0;  // ghostgate's own id, for logs
+  std::string user;      // who it is logged in as now
   std::chrono::steady_clock::time_point idle_since;
   bool authenticated = false;
   // Set when the connection's state is not known to be clean (a response was cut short, a
@@ -63,9 +63,11 @@ awaitable<ConnectResult> connect_backend(const BackendConfig& config);
 
 // Upgrades to TLS if the mode asks for it and the server offers it (`client_caps` go into the
 // SSLRequest, sequence id `seq`, advanced). Sets cap::ssl in `client_caps` when TLS is on.
-awaitable<std::optional<BackendError>> maybe_start_backend_tls(
-    BackendConnection& conn, const BackendConfig& config, asio::ssl::context* ctx,
-    protocol::Capabilities& client_caps, std::uint8_t& seq);
+awaitable<std::optional<BackendError>> maybe_start_backend_tls(BackendConnection& conn,
+                                                               const BackendConfig& config,
+                                                               asio::ssl::context* ctx,
+                                                               protocol::Capabilities& client_caps,
+                                                               std::uint8_t& seq);
 
 // Logs in with ghostgate's own account (backend.user / backend.password).
 awaitable<std::optional<BackendError>> login_internal(BackendConnection& conn,

@@ -29,7 +29,7 @@ struct BackendConfig {
   HostPort address;
   // ghostgate's own account (meta table, health checks), not the clients'
   std::string user = "root";
-  std::string password;  // from `password` or `password-file`; never logged
+  std::string password;       // from `password` or `password-file`; never logged
   std::string password_file;  // where `password` came from, if from a file (for dump_config)
   BackendTlsMode tls_mode = BackendTlsMode::disabled;
   TlsFiles tls;
@@ -38,7 +38,7 @@ struct BackendConfig {
 };
 
 struct ClientTlsConfig {
-  TlsFiles files;        // cert + key enable TLS for clients; ca enables client-cert checks
+  TlsFiles files;         // cert + key enable TLS for clients; ca enables client-cert checks
   bool required = false;  // refuse clients that do not switch to TLS
 };
 
@@ -64,10 +64,10 @@ struct LogConfig {
 };
 
 struct OnlineDdlConfig {
-  bool enabled = true;        // DM `online-ddl`
-  bool dry_run = false;       // forward everything, only log what would have been done
+  bool enabled = true;             // DM `online-ddl`
+  bool dry_run = false;            // forward everything, only log what would have been done
   std::string name = "ghostgate";  // DM task `name`: meta table is <meta_schema>.<name>_onlineddl
-  std::string id;             // instance id in the meta table's `id` column; defaults to name
+  std::string id;                  // instance id in the meta table's `id` column; defaults to name
   std::string meta_schema = "dm_meta";
   // Empty = ghostgate's defaults. A user list replaces the default, as in DM.
   std::vector<std::string> shadow_table_rules;
@@ -78,9 +78,9 @@ struct Config {
   HostPort listen{"127.0.0.1", 6033};
   HostPort admin{"127.0.0.1", 9033};
   bool admin_enabled = true;
-  unsigned workers = 0;  // 0 = hardware concurrency
-  std::uint32_t max_connections = 4096;            // client connections; beyond: ERR 1040
-  std::uint32_t max_packet_size = 1u << 30;         // bytes of one client command (joined frames)
+  unsigned workers = 0;                      // 0 = hardware concurrency
+  std::uint32_t max_connections = 4096;      // client connections; beyond: ERR 1040
+  std::uint32_t max_packet_size = 1u << 30;  // bytes of one client command (joined frames)
   BackendConfig backend;
   ClientTlsConfig client_tls;
   PoolConfig pool;

@@ -2,7 +2,6 @@
 // upstream by gh-ost / pt-online-schema-change into the right DDL downstream.
 
 #include <CLI/CLI.hpp>
-
 #include <cstdio>
 #include <iostream>
 
@@ -18,11 +17,10 @@ void check_rules(const ghostgate::proxy::Config& config) {
   using ghostgate::rules::TableRules;
   const auto& c = config.online_ddl;
   std::string error;
-  if (!TableRules::create(c.shadow_table_rules.empty() ? TableRules::default_shadow_rules()
-                                                       : c.shadow_table_rules,
-                          c.trash_table_rules.empty() ? TableRules::default_trash_rules()
-                                                      : c.trash_table_rules,
-                          &error)) {
+  if (!TableRules::create(
+          c.shadow_table_rules.empty() ? TableRules::default_shadow_rules() : c.shadow_table_rules,
+          c.trash_table_rules.empty() ? TableRules::default_trash_rules() : c.trash_table_rules,
+          &error)) {
     throw ghostgate::proxy::ConfigError(error);
   }
 }

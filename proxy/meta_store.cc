@@ -131,18 +131,18 @@ awaitable<std::optional<std::string>> MetaStore::ensure_table() {
     co_return error_text(r);
   }
   std::string create_table = "CREATE TABLE IF NOT EXISTS " + table() +
-                   " (id VARCHAR(32) NOT NULL, ghost_schema VARCHAR(128) NOT NULL, "
-                   "ghost_table VARCHAR(128) NOT NULL, ddls TEXT, "
-                   "update_time TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP ON UPDATE "
-                   "CURRENT_TIMESTAMP, UNIQUE KEY uk_id_schema_table (id, ghost_schema, "
-                   "ghost_table))";
+                             " (id VARCHAR(32) NOT NULL, ghost_schema VARCHAR(128) NOT NULL, "
+                             "ghost_table VARCHAR(128) NOT NULL, ddls TEXT, "
+                             "update_time TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP ON UPDATE "
+                             "CURRENT_TIMESTAMP, UNIQUE KEY uk_id_schema_table (id, ghost_schema, "
+                             "ghost_table))";
   r = co_await run(std::move(create_table));
   co_return error_text(r);
 }
 
 awaitable<std::optional<std::string>> MetaStore::load(std::vector<StoredRecord>& out) {
-  std::string sql = "SELECT ghost_schema, ghost_table, ddls FROM " + table() +
-                    " WHERE id = " + hex_literal(id_);
+  std::string sql =
+      "SELECT ghost_schema, ghost_table, ddls FROM " + table() + " WHERE id = " + hex_literal(id_);
   QueryResult r = co_await run(std::move(sql));
   if (r.error) {
     co_return error_text(r);
@@ -163,8 +163,8 @@ awaitable<std::optional<std::string>> MetaStore::load(std::vector<StoredRecord>&
 awaitable<std::optional<std::string>> MetaStore::upsert(StoredRecord stored) {
   const rules::QualifiedName& g = stored.record.ghost;
   std::string sql = "INSERT INTO " + table() + " (id, ghost_schema, ghost_table, ddls) VALUES (" +
-                    hex_literal(id_) + ", " + hex_literal(g.schema) + ", " +
-                    hex_literal(g.table) + ", " + hex_literal(record_to_json(stored)) +
+                    hex_literal(id_) + ", " + hex_literal(g.schema) + ", " + hex_literal(g.table) +
+                    ", " + hex_literal(record_to_json(stored)) +
                     ") ON DUPLICATE KEY UPDATE ddls = VALUES(ddls)";
   QueryResult r = co_await run(std::move(sql));
   co_return error_text(r);

@@ -38,8 +38,8 @@ StoredRecord record_from_json(const std::string& ghost_schema, const std::string
 class MetaStore {
  public:
   MetaStore(asio::io_context& control, BackendConfig backend,
-            std::shared_ptr<asio::ssl::context> tls, std::string meta_schema,
-            std::string task_name, std::string instance_id);
+            std::shared_ptr<asio::ssl::context> tls, std::string meta_schema, std::string task_name,
+            std::string instance_id);
 
   // Each runs on the control thread, one at a time; callable from any worker's coroutine.
   // An error is returned as text (nullopt = success).

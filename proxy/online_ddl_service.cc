@@ -1,8 +1,7 @@
 #include "proxy/online_ddl_service.h"
 
-#include <nlohmann/json.hpp>
-
 #include <cstdio>
+#include <nlohmann/json.hpp>
 #include <regex>
 
 #include "protocol/constants.h"
@@ -237,8 +236,7 @@ awaitable<Plan> OnlineDdlService::plan_with_lookups(Session& session, const Stat
       }
       co_return plan;
     }
-    std::string sql =
-        "SELECT TABLE_SCHEMA, TABLE_NAME FROM information_schema.TABLES WHERE ";
+    std::string sql = "SELECT TABLE_SCHEMA, TABLE_NAME FROM information_schema.TABLES WHERE ";
     for (std::size_t i = 0; i < plan.lookups.size(); ++i) {
       sql += i ? " OR " : "";
       sql += "(TABLE_SCHEMA = " + hex_literal(plan.lookups[i].schema) +
@@ -266,9 +264,9 @@ awaitable<Plan> OnlineDdlService::plan_with_lookups(Session& session, const Stat
   }
 }
 
-awaitable<std::optional<std::string>> OnlineDdlService::persist(const QualifiedName& ghost,
-                                                                std::optional<rules::GhostRecord> rec,
-                                                                std::optional<CutoverMark> mark) {
+awaitable<std::optional<std::string>> OnlineDdlService::persist(
+    const QualifiedName& ghost, std::optional<rules::GhostRecord> rec,
+    std::optional<CutoverMark> mark) {
   if (!ready()) {
     co_return std::string("the meta table is not available (see /readyz)");
   }
@@ -326,10 +324,8 @@ awaitable<std::optional<std::string>> OnlineDdlService::run_cutover_sql(Session&
     sql_state = show.error->sql_state;
     co_return show.error->message;
   }
-  const std::string before =
-      definition_fingerprint(show.rows.empty() || show.rows[0].size() < 2
-                                 ? std::string()
-                                 : show.rows[0][1].value_or(""));
+  const std::string before = definition_fingerprint(
+      show.rows.empty() || show.rows[0].size() < 2 ? std::string() : show.rows[0][1].value_or(""));
   std::optional<CutoverMark> mark;
   std::optional<rules::GhostRecord> record;
   {
@@ -342,8 +338,10 @@ awaitable<std::optional<std::string>> OnlineDdlService::run_cutover_sql(Session&
     }
   }
   if (mark && mark->index == index && mark->before != before) {
-    log_info(session.id(), "online-ddl: cut-over DDL {} of {} already ran before a restart; "
-             "not running it again", index + 1, rules::quote_name(progress.ghost));
+    log_info(session.id(),
+             "online-ddl: cut-over DDL {} of {} already ran before a restart; "
+             "not running it again",
+             index + 1, rules::quote_name(progress.ghost));
     co_return std::nullopt;
   }
   const CutoverMark fresh{index, before};
@@ -418,8 +416,7 @@ awaitable<OnlineDdlService::StatementResult> OnlineDdlService::run_statement(
     std::string state = "HY000";
     if (step.kind == Step::Kind::backend_sql) {
       catalog_->clear();
-      if (i + 1 < plan.steps.size() &&
-          plan.steps[i + 1].kind == Step::Kind::cutover_progress) {
+      if (i + 1 < plan.steps.size() && plan.steps[i + 1].kind == Step::Kind::cutover_progress) {
         cutover = true;
         err = co_await run_cutover_sql(session, step, plan.steps[i + 1], code, state);
       } else {
@@ -470,7 +467,10 @@ awaitable<OnlineDdlService::StatementResult> OnlineDdlService::run_statement(
     metrics().statements.inc(proxy::Decision::suppressed, kind);
   }
   log_info(session.id(), "online-ddl {}: {} tables={} digest={}",
-           cutover ? "cut-over" : recorded ? "record" : "suppress", plan.reason, tables, id);
+           cutover    ? "cut-over"
+           : recorded ? "record"
+                      : "suppress",
+           plan.reason, tables, id);
   session.local_ok(out, seq, more_follow);
   co_return result;
 }
@@ -493,7 +493,7 @@ awaitable<bool> OnlineDdlService::flush_pending(Session& session, std::string& p
 }
 
 awaitable<OnlineDdlService::Decision> OnlineDdlService::on_query(Session& session,
-                                                                std::string sql) {
+                                                                 std::string sql) {
   Decision decision;
   const bool multi = (session.client_caps() & protocol::cap::multi_statements) != 0;
   std::vector<std::string_view> pieces;
@@ -527,8 +527,7 @@ awaitable<OnlineDdlService::Decision> OnlineDdlService::on_query(Session& sessio
         log_info(session.id(),
                  "online-ddl dry-run: would {} kind={} tables={} digest={} ({}); forwarded",
                  plan.verdict == Plan::Verdict::refuse ? "refuse" : "answer locally",
-                 static_cast<int>(s.kind), describe_tables(s, sim_db), digest(s.text),
-                 plan.reason);
+                 static_cast<int>(s.kind), describe_tables(s, sim_db), digest(s.text), plan.reason);
       }
       metrics().statements.inc(proxy::Decision::forwarded, metric_kind(s.kind));
     }
@@ -584,7 +583,7 @@ awaitable<OnlineDdlService::Decision> OnlineDdlService::on_query(Session& sessio
 }
 
 awaitable<std::optional<std::uint16_t>> OnlineDdlService::on_prepare(Session& session,
-                                                                    std::string sql) {
+                                                                     std::string sql) {
   const Statement s = rules::classify(sql);
   Plan plan = co_await plan_with_lookups(session, s, session.current_db());
   if (plan.verdict == Plan::Verdict::forward || dry_run_) {

@@ -29,10 +29,10 @@ class MetaStore;
 class OnlineDdlService {
  public:
   struct Decision {
-    bool forward = true;                 // send the original packet and relay the response
-    std::optional<std::string> use_db;   // the session's database after a successful forward
-    std::vector<std::uint8_t> packets;   // !forward: the whole response, sequence ids from 1
-    bool close = false;                  // !forward: close the client after sending
+    bool forward = true;                // send the original packet and relay the response
+    std::optional<std::string> use_db;  // the session's database after a successful forward
+    std::vector<std::uint8_t> packets;  // !forward: the whole response, sequence ids from 1
+    bool close = false;                 // !forward: close the client after sending
   };
 
   OnlineDdlService(rules::TableRules rules, std::shared_ptr<MetaStore> meta, bool dry_run);
@@ -73,8 +73,8 @@ class OnlineDdlService {
 
   // Coroutine parameters are values or references the caller keeps alive while awaiting.
   awaitable<StatementResult> run_statement(Session& session, const rules::Statement& stmt,
-                                           std::string_view db, bool more_follow,
-                                           std::uint8_t& seq, std::vector<std::uint8_t>& out);
+                                           std::string_view db, bool more_follow, std::uint8_t& seq,
+                                           std::vector<std::uint8_t>& out);
   awaitable<rules::Plan> plan_with_lookups(Session& session, const rules::Statement& stmt,
                                            std::string_view db);
   awaitable<std::optional<std::string>> apply_state_step(const rules::Step& step);
@@ -83,8 +83,7 @@ class OnlineDdlService {
   awaitable<std::optional<std::string>> persist(const rules::QualifiedName& ghost,
                                                 std::optional<rules::GhostRecord> record,
                                                 std::optional<CutoverMark> mark);
-  awaitable<std::optional<std::string>> run_cutover_sql(Session& session,
-                                                        const rules::Step& ddl,
+  awaitable<std::optional<std::string>> run_cutover_sql(Session& session, const rules::Step& ddl,
                                                         const rules::Step& progress,
                                                         std::uint16_t& error_code,
                                                         std::string& sql_state);

@@ -22,7 +22,7 @@ struct Runtime {
   std::shared_ptr<asio::ssl::context> client_tls;   // nullptr: clients cannot use TLS
   std::shared_ptr<asio::ssl::context> backend_tls;  // nullptr: backend TLS disabled
   std::shared_ptr<PoolShared> pool_shared = std::make_shared<PoolShared>();
-  OnlineDdlService* online_ddl = nullptr;           // nullptr: online DDL disabled
+  OnlineDdlService* online_ddl = nullptr;  // nullptr: online DDL disabled
   std::atomic<std::uint64_t> next_session_id{1};
   std::atomic<std::uint32_t> clients{0};
   std::atomic<std::uint32_t> statements_in_flight{0};

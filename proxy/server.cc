@@ -14,8 +14,8 @@ namespace ghostgate::proxy {
 namespace {
 
 rules::TableRules make_rules(const OnlineDdlConfig& c) {
-  const auto& shadow =
-      c.shadow_table_rules.empty() ? rules::TableRules::default_shadow_rules() : c.shadow_table_rules;
+  const auto& shadow = c.shadow_table_rules.empty() ? rules::TableRules::default_shadow_rules()
+                                                    : c.shadow_table_rules;
   const auto& trash =
       c.trash_table_rules.empty() ? rules::TableRules::default_trash_rules() : c.trash_table_rules;
   std::string error;
@@ -29,7 +29,9 @@ rules::TableRules make_rules(const OnlineDdlConfig& c) {
 }  // namespace
 
 Server::Server(Config config)
-    : acceptor_(control_), stop_signals_(control_, SIGTERM, SIGINT), reload_signals_(control_, SIGHUP) {
+    : acceptor_(control_),
+      stop_signals_(control_, SIGTERM, SIGINT),
+      reload_signals_(control_, SIGHUP) {
   auto cfg = std::make_shared<const Config>(std::move(config));
   runtime_.config.store(cfg);
   runtime_.client_tls = make_client_tls_context(cfg->client_tls);

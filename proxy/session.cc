@@ -1,12 +1,12 @@
 #include "proxy/session.h"
 
-#include "proxy/log.h"
-#include "proxy/metrics.h"
-
 #include "protocol/auth.h"
 #include "protocol/handshake.h"
 #include "protocol/packet_scanner.h"
 #include "protocol/packets.h"
+#include "protocol/statement.h"
+#include "proxy/log.h"
+#include "proxy/metrics.h"
 #include "proxy/online_ddl_service.h"
 
 namespace ghostgate::proxy {
@@ -254,9 +254,8 @@ awaitable<bool> Session::handshake() {
         (client_caps_ & backend_->greeting.capabilities & cap::proxy_supported) |
         (response.capabilities & cap::long_password);
     backend_seq = 1;
-    auto tls_error = co_await maybe_start_backend_tls(*backend_, config_->backend,
-                                                      runtime_.backend_tls.get(), backend_caps,
-                                                      backend_seq);
+    auto tls_error = co_await maybe_start_backend_tls(
+        *backend_, config_->backend, runtime_.backend_tls.get(), backend_caps, backend_seq);
     if (tls_error) {
       log_warn(id_, "{}", tls_error->message);
       append_error(seq, tls_error->code, "HY000", "ghostgate: " + tls_error->message);
@@ -320,8 +319,8 @@ awaitable<bool> Session::relay_login(std::string scramble, std::string plugin,
   bool cleartext_pending = false;  // caching_sha2 full auth: client TLS, backend plaintext
   for (int round = 0; round < 16; ++round) {
     Packet p;
-    error_code ec = co_await read_packet(backend_->stream, backend_->in, max_auth_packet,
-                                         backend_->scratch, p);
+    error_code ec =
+        co_await read_packet(backend_->stream, backend_->in, max_auth_packet, backend_->scratch, p);
     if (ec) {
       backend_->broken = true;
       co_await backend_lost(false, ec);
@@ -361,8 +360,8 @@ awaitable<bool> Session::relay_login(std::string scramble, std::string plugin,
         password.pop_back();
       }
       std::string encrypted;
-      const auto rsa_ec = rsa_encrypt_password(password, scramble,
-                                               as_string_view(payload.subspan(1)), encrypted);
+      const auto rsa_ec =
+          rsa_encrypt_password(password, scramble, as_string_view(payload.subspan(1)), encrypted);
       wipe(password);
       if (rsa_ec) {
         backend_->broken = true;
@@ -436,8 +435,7 @@ awaitable<bool> Session::relay_login(std::string scramble, std::string plugin,
       }
       backend_->authenticated = true;
       backend_->user = user_;
-      log_debug(id_, "logged in as {} on backend connection {}", user_,
-                    backend_->id);
+      log_debug(id_, "logged in as {} on backend connection {}", user_, backend_->id);
       co_return true;
     }
     if (first == err_header) {
@@ -611,8 +609,8 @@ awaitable<Session::Outcome> Session::forward(Packet packet, Command cmd) {
     co_return Outcome::close;
   }
   // The original bytes, unchanged (continuation frames included).
-  IoResult w = co_await backend_->stream.write_all(
-      asio::buffer(client_in_.data().data(), packet.wire_size));
+  IoResult w =
+      co_await backend_->stream.write_all(asio::buffer(client_in_.data().data(), packet.wire_size));
   client_in_.consume(packet.wire_size);
   if (w.ec) {
     backend_->broken = true;
@@ -682,8 +680,7 @@ awaitable<Session::Outcome> Session::relay_upload() {
     if (!client_in_.empty()) {
       const std::size_t n = scanner.consume(client_in_.data());
       if (n > 0) {
-        IoResult w = co_await backend_->stream.write_all(
-            asio::buffer(client_in_.data().data(), n));
+        IoResult w = co_await backend_->stream.write_all(asio::buffer(client_in_.data().data(), n));
         client_in_.consume(n);
         if (w.ec) {
           backend_->broken = true;
@@ -725,8 +722,8 @@ awaitable<Session::Outcome> Session::handle_change_user(Packet packet) {
     co_return Outcome::close;
   }
   wipe(change.auth_response);
-  IoResult w = co_await backend_->stream.write_all(
-      asio::buffer(client_in_.data().data(), packet.wire_size));
+  IoResult w =
+      co_await backend_->stream.write_all(asio::buffer(client_in_.data().data(), packet.wire_size));
   client_in_.consume(packet.wire_size);
   if (w.ec) {
     backend_->broken = true;
@@ -794,39 +791,7 @@ awaitable<Session::Outcome> Session::handle_prepare(Packet packet) {
       local_statements_[stmt_id] = LocalStatement{*params, std::string(sql)};
       client_in_.consume(packet.wire_size);
       std::uint8_t seq = 1;
-      {
-        PacketBuilder b(out_);
-        Writer& w = b.writer();
-        w.write_u8(ok_header);
-        w.write_u32(stmt_id);
-        w.write_u16(0);  // columns
-        w.write_u16(*params);
-        w.write_u8(0);
-        w.write_u16(0);  // warnings
-        b.finish(seq);
-      }
-      for (std::uint16_t i = 0; i < *params; ++i) {
-        PacketBuilder b(out_);
-        Writer& w = b.writer();
-        // A generic parameter definition: catalog "def", empty names, VAR_STRING, binary.
-        w.write_lenenc_string("def");
-        for (int k = 0; k < 5; ++k) {
-          w.write_lenenc_string("");
-        }
-        w.write_lenenc_int(0x0c);
-        w.write_u16(63);    // binary
-        w.write_u32(0);     // length
-        w.write_u8(0xfd);   // MYSQL_TYPE_VAR_STRING
-        w.write_u16(0x80);  // BINARY_FLAG
-        w.write_u8(0);      // decimals
-        w.write_u16(0);
-        b.finish(seq);
-      }
-      if (*params > 0 && !(client_caps_ & cap::deprecate_eof)) {
-        PacketBuilder b(out_);
-        serialize_eof(EofPacket{0, status_}, b.writer());
-        b.finish(seq);
-      }
+      append_stmt_prepare_response(out_, seq, client_caps_, stmt_id, *params, status_);
       co_return co_await write_client(out_) ? Outcome::ok : Outcome::close;
     }
   }

@@ -46,8 +46,8 @@ class Session {
   // (sequence ids continuing from `seq`); the final terminator gets SERVER_MORE_RESULTS_EXISTS
   // when `more_follow`. Returns false when the connection failed (then `out` holds an ERR).
   struct Collected {
-    bool ok = false;       // the connection survived
-    bool error = false;    // the response ended with an ERR
+    bool ok = false;     // the connection survived
+    bool error = false;  // the response ended with an ERR
   };
   awaitable<Collected> collect_query(std::string sql, bool more_follow, std::uint8_t& seq,
                                      std::vector<std::uint8_t>& out);

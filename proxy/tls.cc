@@ -23,9 +23,8 @@ std::shared_ptr<asio::ssl::context> make_client_tls_context(const ClientTlsConfi
   ctx->set_options(asio::ssl::context::default_workarounds | asio::ssl::context::no_sslv2 |
                    asio::ssl::context::no_sslv3 | asio::ssl::context::no_tlsv1 |
                    asio::ssl::context::no_tlsv1_1 | asio::ssl::context::single_dh_use);
-  use_file("certificate", "client-tls.cert", [&](error_code& ec) {
-    ctx->use_certificate_chain_file(config.files.cert, ec);
-  });
+  use_file("certificate", "client-tls.cert",
+           [&](error_code& ec) { ctx->use_certificate_chain_file(config.files.cert, ec); });
   use_file("private key", "client-tls.key", [&](error_code& ec) {
     ctx->use_private_key_file(config.files.key, asio::ssl::context::pem, ec);
   });
@@ -58,9 +57,8 @@ std::shared_ptr<asio::ssl::context> make_backend_tls_context(const BackendConfig
     ctx->set_verify_mode(asio::ssl::verify_none);
   }
   if (!config.tls.cert.empty()) {
-    use_file("certificate", "backend.tls.cert", [&](error_code& ec) {
-      ctx->use_certificate_chain_file(config.tls.cert, ec);
-    });
+    use_file("certificate", "backend.tls.cert",
+             [&](error_code& ec) { ctx->use_certificate_chain_file(config.tls.cert, ec); });
     use_file("private key", "backend.tls.key", [&](error_code& ec) {
       ctx->use_private_key_file(config.tls.key, asio::ssl::context::pem, ec);
     });

@@ -1,9 +1,9 @@
 // The LOCAL INFILE request, and the upload followers (LocalInfileUpload, UploadScanner) on a
 // client stream, whole and split in two.
 #include "protocol/local_infile.h"
-#include "protocol/packet_scanner.h"
 
 #include "fuzz_util.h"
+#include "protocol/packet_scanner.h"
 
 using namespace ghostgate::protocol;
 
