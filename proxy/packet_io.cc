@@ -21,7 +21,7 @@ void InBuffer::shrink() {
   }
 }
 
-awaitable<error_code> InBuffer::fill(Stream& stream) {
+awaitable<error_code> InBuffer::fill(Stream& stream, std::size_t limit) {
   if (buf_.empty()) {
     buf_.resize(initial_);
   }
@@ -35,7 +35,8 @@ awaitable<error_code> InBuffer::fill(Stream& stream) {
       buf_.resize(buf_.size() * 2);
     }
   }
-  IoResult r = co_await stream.read_some(asio::buffer(buf_.data() + end_, buf_.size() - end_));
+  const std::size_t room = std::min(buf_.size() - end_, limit);
+  IoResult r = co_await stream.read_some(asio::buffer(buf_.data() + end_, room));
   end_ += r.bytes;
   co_return r.ec;
 }
@@ -51,6 +52,30 @@ awaitable<error_code> read_packet(Stream& stream, InBuffer& in, std::size_t max_
       co_return to_error_code(pec);
     }
     if (error_code ec = co_await in.fill(stream)) {
+      co_return ec;
+    }
+  }
+}
+
+awaitable<error_code> read_packet_exact(Stream& stream, InBuffer& in, std::size_t max_payload,
+                                        std::vector<std::uint8_t>& scratch,
+                                        protocol::Packet& out) {
+  for (;;) {
+    const std::error_code pec = protocol::next_packet(in.data(), max_payload, scratch, out);
+    if (!pec) {
+      co_return error_code{};
+    }
+    if (pec != protocol::Errc::incomplete) {
+      co_return to_error_code(pec);
+    }
+    // Wanted: the 4-byte header, then exactly the payload its length announces.
+    constexpr std::size_t header = 4;
+    std::size_t wanted = header - std::min(in.size(), header);
+    if (wanted == 0) {
+      const protocol::FrameHeader h = protocol::parse_frame_header(in.data().data());
+      wanted = header + h.length - in.size();
+    }
+    if (error_code ec = co_await in.fill(stream, wanted)) {
       co_return ec;
     }
   }

@@ -19,8 +19,9 @@ class InBuffer {
   std::size_t size() const { return end_ - begin_; }
   bool empty() const { return begin_ == end_; }
   void consume(std::size_t n);
-  // Reads at least one more byte from `stream` (as many as are ready, up to the free space).
-  awaitable<error_code> fill(Stream& stream);
+  // Reads at least one more byte from `stream` (as many as are ready, up to the free space, and
+  // at most `limit`).
+  awaitable<error_code> fill(Stream& stream, std::size_t limit = SIZE_MAX);
   // Releases memory after a large packet, so idle connections stay small.
   void shrink();
 
@@ -35,6 +36,13 @@ class InBuffer {
 // in `in` until the caller calls in.consume(packet.wire_size).
 awaitable<error_code> read_packet(Stream& stream, InBuffer& in, std::size_t max_payload,
                                   std::vector<std::uint8_t>& scratch, protocol::Packet& out);
+
+// Like read_packet, but never reads a byte past the packet's end: for the packet before a TLS
+// upgrade (SSLRequest), whose sender goes on with the TLS handshake without waiting, so bytes
+// read ahead here would be lost to the TLS layer. Single-frame packets only.
+awaitable<error_code> read_packet_exact(Stream& stream, InBuffer& in, std::size_t max_payload,
+                                        std::vector<std::uint8_t>& scratch,
+                                        protocol::Packet& out);
 
 // Converts a protocol error into the proxy's error_code type.
 error_code to_error_code(std::error_code ec);

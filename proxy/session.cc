@@ -156,7 +156,7 @@ awaitable<bool> Session::handshake() {
 
   Packet packet;
   error_code ec =
-      co_await read_packet(client_, client_in_, max_auth_packet, client_scratch_, packet);
+      co_await read_packet_exact(client_, client_in_, max_auth_packet, client_scratch_, packet);
   if (ec) {
     worker_.pool.give_back(std::move(conn));
     co_return false;
@@ -205,8 +205,11 @@ awaitable<bool> Session::handshake() {
   std::string scramble = conn->greeting.scramble;
 
   if (!fresh && conn->pool_key() != key) {
-    // The greeting connection was negotiated for other capabilities. Take one that fits and
-    // ask the client for a proof over that connection's scramble (an auth switch).
+    // The greeting connection was negotiated for other capabilities. Open one that fits and
+    // ask the client for a proof over that connection's scramble (an auth switch). Never a
+    // pooled one: a server that renews the scramble on COM_CHANGE_USER (MariaDB does, once the
+    // first one was used) would then ask for a second auth switch, which clients do not expect
+    // (pymysql takes the second request for the OK; libmysqlclient refuses it).
     worker_.pool.give_back(std::move(conn));
     if (plugin != native_password_plugin && plugin != caching_sha2_plugin) {
       append_error(seq, er::handshake, "08S01",
@@ -214,13 +217,10 @@ awaitable<bool> Session::handshake() {
       co_await write_client(out_);
       co_return false;
     }
-    conn = worker_.pool.take_idle(key);
-    fresh = !conn;
-    if (fresh) {
-      conn = co_await open_backend(seq);
-      if (!conn) {
-        co_return false;
-      }
+    fresh = true;
+    conn = co_await open_backend(seq);
+    if (!conn) {
+      co_return false;
     }
     scramble = conn->greeting.scramble;
     {
@@ -307,15 +307,14 @@ awaitable<bool> Session::handshake() {
     co_return false;
   }
   std::string database_after = fresh ? std::string() : response.database;
-  co_return co_await relay_login(scramble, plugin, backend_seq, seq, !fresh,
-                                 std::move(database_after));
+  co_return co_await relay_login(scramble, plugin, backend_seq, seq, std::move(database_after));
 }
 
 // Relays the authentication exchange between client and backend until the backend says OK or
 // ERR, renumbering sequence ids (the two sides count from different starts).
 awaitable<bool> Session::relay_login(std::string scramble, std::string plugin,
                                      std::uint8_t backend_seq, std::uint8_t client_seq,
-                                     bool is_change_user, std::string database_after) {
+                                     std::string database_after) {
   bool cleartext_pending = false;  // caching_sha2 full auth: client TLS, backend plaintext
   for (int round = 0; round < 16; ++round) {
     Packet p;
@@ -341,9 +340,9 @@ awaitable<bool> Session::relay_login(std::string scramble, std::string plugin,
         if (!scramble.empty() && scramble.back() == '\0') {
           scramble.pop_back();
         }
-        if (is_change_user) {
-          backend_->not_reusable = true;  // its scramble may have changed
-        }
+        // The server renewed the scramble (MariaDB does on COM_CHANGE_USER once the first was
+        // used): the next client of this pooled connection is greeted with the new one.
+        backend_->greeting.scramble = scramble;
       }
     }
     if (cleartext_pending && first == auth_more_data_header) {
@@ -734,8 +733,9 @@ awaitable<Session::Outcome> Session::handle_change_user(Packet packet) {
   std::string plugin =
       change.auth_plugin.empty() ? std::string(native_password_plugin) : change.auth_plugin;
   tracker_.start(Command::change_user, backend_->caps);
-  const bool ok = co_await relay_login(backend_->greeting.scramble, plugin, packet.next_sequence,
-                                       packet.next_sequence, true);
+  const std::string scramble = backend_->greeting.scramble;
+  const bool ok =
+      co_await relay_login(scramble, plugin, packet.next_sequence, packet.next_sequence);
   if (!ok) {
     co_return Outcome::close;
   }

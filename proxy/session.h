@@ -66,8 +66,7 @@ class Session {
 
   awaitable<bool> handshake();
   awaitable<bool> relay_login(std::string scramble, std::string plugin, std::uint8_t backend_seq,
-                              std::uint8_t client_seq, bool is_change_user,
-                              std::string database_after = {});
+                              std::uint8_t client_seq, std::string database_after = {});
   awaitable<std::unique_ptr<BackendConnection>> open_backend(std::uint8_t client_seq);
   awaitable<Outcome> command_loop();
   awaitable<Outcome> dispatch(protocol::Packet packet);

@@ -88,10 +88,6 @@ class Cli(harness.TestCase):
         out = self.status("--ssl")
         self.assertRegex(out, r"SSL:\s+Cipher in use is \S+")
 
-    # KNOWN BUG (issue 2, open): through ghostgate a pooled connection reused after earlier
-    # tests in this file sometimes answers 1043 / the verified-TLS handshake times out. Marked so
-    # the suite reports it as an expected failure until fixed; passes alone and in direct mode.
-    @harness.expected_failure_through_gate
     def test_tls_verifies_against_our_ca(self):
         out = self.status("--ssl", f"--ssl-ca={self.ca}", "--ssl-verify-server-cert")
         self.assertRegex(out, r"SSL:\s+Cipher in use is \S+")

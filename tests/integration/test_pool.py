@@ -127,6 +127,39 @@ class Pool(harness.TestCase):
         self.assertLessEqual(sampler.max_seen, bound, sampler.report())
         self.assertLessEqual(sampler.settled_count(POOL_MAX), POOL_MAX, sampler.rows())
 
+    def test_sequential_clients_reuse_one_backend_connection(self):
+        # MariaDB renews the scramble on every COM_CHANGE_USER after the first login; a pooled
+        # connection must stay reusable across that, not be used twice and thrown away.
+        ids = set()
+        for _ in range(30):
+            conn = self.target.connect(database="test")
+            with conn.cursor() as cur:
+                cur.execute("SELECT CONNECTION_ID()")
+                ids.add(cur.fetchone()[0])
+            conn.close()
+        if self.target.gate:
+            self.assertLessEqual(len(ids), 2, ids)
+        else:
+            self.assertEqual(len(ids), 30)
+
+    def test_clients_with_different_capabilities_alternate(self):
+        # Each capability set has its own pooled connections; a client greeted with the
+        # scramble of another set's connection is switched once to a connection of its own and
+        # must never see a second auth switch (pymysql would take it for the OK: 1043 later).
+        from pymysql.constants import CLIENT
+        variants = [dict(), dict(local_infile=True), dict(client_flag=CLIENT.MULTI_STATEMENTS),
+                    dict(local_infile=True, client_flag=CLIENT.MULTI_STATEMENTS)]
+        for i in range(24):
+            kw = variants[(i * 7) % len(variants)]
+            user = "tester" if i % 3 == 0 else None
+            conn = self.target.connect(user=user, database="test", **kw)
+            with conn.cursor() as cur:
+                cur.execute("SELECT %s, CURRENT_USER()", (i,))
+                n, current = cur.fetchone()
+            self.assertEqual(n, i)
+            self.assertEqual(current, "tester@%" if user else "root@127.0.0.1")
+            conn.close()
+
     def direct_error(self, **kw):
         with self.assertRaises(pymysql.err.OperationalError) as cm:
             self.standin.connect(**kw)

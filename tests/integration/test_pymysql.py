@@ -89,10 +89,6 @@ class Pymysql(harness.TestCase):
         self.assertEqual(row[10], b"\x00\xff\x7f")
         self.assertEqual(len(row[11]), 70000)
 
-    # KNOWN BUG (issue 2, open): through ghostgate a pooled connection reused after earlier
-    # tests in this file sometimes answers 1043 / the verified-TLS handshake times out. Marked so
-    # the suite reports it as an expected failure until fixed; passes alone and in direct mode.
-    @harness.expected_failure_through_gate
     def test_many_rows(self):
         conn = self.connect()
         with conn.cursor() as cur:
@@ -253,10 +249,6 @@ class Pymysql(harness.TestCase):
         self.assertEqual(mine[0][7], "SHOW FULL PROCESSLIST")
         conn.close()
 
-    # KNOWN BUG (issue 2, open): through ghostgate a pooled connection reused after earlier
-    # tests in this file sometimes answers 1043 / the verified-TLS handshake times out. Marked so
-    # the suite reports it as an expected failure until fixed; passes alone and in direct mode.
-    @harness.expected_failure_through_gate
     def test_non_root_user(self):
         conn = self.target.connect(user="tester", database="test")
         with conn.cursor() as cur:
