@@ -9,7 +9,7 @@ PACKAGES=(
   libboost1.74-dev libboost-system1.74-dev libssl-dev libre2-dev libyaml-cpp-dev
   libspdlog-dev libfmt-dev nlohmann-json3-dev libcli11-dev
   # tests and benchmarks
-  libgtest-dev libgmock-dev libbenchmark-dev libmysqlcppconn-dev clang-14 libclang-rt-14-dev
+  libgtest-dev libgmock-dev libbenchmark-dev libmysqlcppconn-dev libmariadb-dev clang-14 libclang-rt-14-dev
   # the MariaDB stand-in, real clients, load and online-schema-change tools
   mariadb-server mariadb-client sysbench haproxy python3 python3-pymysql percona-toolkit
   openssl procps
