@@ -2,11 +2,13 @@
 // Shared by the fuzz targets: a check that crashes (so libFuzzer records the input) and a cursor
 // that splits the fuzzer's bytes into parameters and a payload.
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <span>
+#include <string>
 #include <vector>
 
 #define FUZZ_CHECK(cond)                                                                  \
@@ -34,6 +36,15 @@ class Input {
   std::vector<std::uint8_t> rest() const {
     return std::vector<std::uint8_t>(data_ + pos_, data_ + size_);
   }
+  // Up to `n` of the next bytes as text (fewer at the end of the input).
+  std::string take_string(std::size_t n) {
+    n = std::min(n, size_ - pos_);
+    std::string s(reinterpret_cast<const char*>(data_ + pos_), n);
+    pos_ += n;
+    return s;
+  }
+  [[nodiscard]] std::size_t remaining() const { return size_ - pos_; }
+  [[nodiscard]] bool empty() const { return pos_ >= size_; }
 
  private:
   const std::uint8_t* data_;

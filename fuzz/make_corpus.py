@@ -1,7 +1,16 @@
 #!/usr/bin/python3
-# Writes the seed corpora in fuzz/corpus/<target>/ from the golden vectors the protocol tests use
-# (tests/protocol/golden_mariadb.h: real MariaDB 10.11 / libmariadb bytes) plus the MySQL
-# documentation examples. Run from anywhere: python3 fuzz/make_corpus.py
+# Writes the seed corpora in fuzz/corpus/<target>/:
+# - protocol targets: from the golden vectors the protocol tests use (tests/protocol/golden_mariadb.h:
+#   real MariaDB 10.11 / libmariadb bytes) plus the MySQL documentation examples;
+# - lexer, splitter, classifier: statements of ../shared/traces/*/trace.sql (every distinct DDL and
+#   a few rows of DML per trace) and the SQL string literals of tests/rules/*_test.cc (the nasty
+#   cases: comments between keywords, quoted names, executable comments);
+# - online_ddl: gh-ost and pt-osc runs written in the fuzz target's statement grammar (see
+#   fuzz/targets/online_ddl.cc), with faults and restarts, and each trace's statement stream;
+# - config: config.example.yaml and tests/configs/*.yaml, some with environment overrides.
+# Run from anywhere: python3 fuzz/make_corpus.py
+import glob
+import hashlib
 import os
 import re
 import struct
@@ -103,4 +112,252 @@ def main():
     write('binary_row', 'doc_foobar', b'\x01\xfd\x00' + bytes.fromhex('00 00 06 66 6f 6f 62 61 72'))
 
 
-main()
+# ---------------------------------------------------------------------------------------------
+# SQL
+
+TRACES = os.path.join(os.path.dirname(ROOT), 'shared', 'traces')
+
+
+def trace_statements(path):
+    """The statements of a trace.sql, honouring the mariadb client's DELIMITER lines."""
+    out, buf, delim = [], [], ';'
+    for line in open(path, encoding='utf-8', errors='surrogateescape').read().split('\n'):
+        if not buf and line.startswith('DELIMITER '):
+            delim = line.split()[1]
+            continue
+        buf.append(line)
+        if line.rstrip().endswith(delim):
+            text = '\n'.join(buf).rstrip()
+            out.append(text[:-len(delim)].strip())
+            buf = []
+    return out
+
+
+def trace_samples():
+    """Per trace: its statements, keeping every non-DML one and the first 3 of each DML kind."""
+    result = {}
+    for d in sorted(glob.glob(os.path.join(TRACES, '*', 'trace.sql'))):
+        name = os.path.basename(os.path.dirname(d))
+        seen = {}
+        keep = []
+        for st in trace_statements(d):
+            word = st.split(None, 1)[0].upper() if st.split() else ''
+            if word in ('INSERT', 'UPDATE', 'DELETE', 'BEGIN', 'COMMIT'):
+                seen[word] = seen.get(word, 0) + 1
+                if seen[word] > 3:
+                    continue
+            keep.append(st)
+        result[name] = keep
+    return result
+
+
+def test_literals():
+    """SQL-looking string literals of the rules tests (plain and raw strings)."""
+    out = []
+    for path in sorted(glob.glob(os.path.join(ROOT, 'tests', 'rules', '*_test.cc'))):
+        text = open(path, encoding='utf-8').read()
+        for m in re.finditer(r'R"\((.*?)\)"', text, re.S):
+            out.append(m.group(1))
+        for m in re.finditer(r'(?<![R\w])"((?:[^"\\\n]|\\.)*)"', text):
+            lit = m.group(1)
+            try:
+                lit = bytes(lit, 'utf-8').decode('unicode_escape').encode('latin-1').decode(
+                    'utf-8', errors='surrogateescape')
+            except (UnicodeDecodeError, UnicodeEncodeError):
+                continue
+            if ' ' in lit and re.search(r'[A-Za-z]{3}', lit):
+                out.append(lit)
+    return sorted(set(x for x in out if 4 <= len(x) <= 2000))
+
+
+def b(text):
+    return text.encode('utf-8', errors='surrogateescape')
+
+
+def write_named(target, prefix, data):
+    write(target, prefix + '_' + hashlib.sha1(data).hexdigest()[:10], data)
+
+
+def sql_corpora():
+    samples = trace_samples()
+    literals = test_literals()
+    statements = sorted(set(st for sts in samples.values() for st in sts) | set(literals))
+    for st in statements:
+        data = b(st)
+        write_named('lexer', 'sql', data)
+        for db in (0, 6):  # `test` with target `test`.`t`; `we``ird` with target `s`.`a b.c`
+            write_named('classifier', 'sql', bytes([db]) + data)
+    # Splitter: each trace's sampled stream as COM_QUERY batches of ~20 statements (with the
+    # pt-osc trigger bodies), and the test literals as they are.
+    for name, sts in samples.items():
+        for i in range(0, len(sts), 20):
+            write('splitter', f'{name}_{i // 20}', b(';\n'.join(sts[i:i + 20]) + ';\n'))
+    for lit in literals:
+        write_named('splitter', 'lit', b(lit))
+
+
+# ---------------------------------------------------------------------------------------------
+# online_ddl: the target's grammar (keep in sync with fuzz/targets/online_ddl.cc).
+
+BASES = ['t', 'u', 'parent', 'L62', 'L60', 'we`ird', 'a b', 'T']
+FORMS = {'': 0, '_gho': 1, '_ghc': 2, '_del': 3, '_new': 4, '_old': 5, '__new': 6, '__old': 7,
+         '_ts_del': 8, '_rev_del': 9, '_ghk': 10, 'cut_new': 11, 'cut_old': 12, 'gho_short': 13,
+         'lookalike': 14, 'suffix_only': 15}
+OPS = {'create_like': 0, 'create': 1, 'create_temp': 2, 'alter': 3, 'alter_rename': 4,
+       'alter_rename_specs': 5, 'rename': 6, 'drop': 7, 'drop_temp': 8, 'insert': 9, 'update': 10,
+       'delete': 11, 'create_trigger': 12, 'drop_trigger': 13, 'truncate': 14, 'use': 15,
+       'index': 16, 'lock': 17, 'maintenance': 18, 'database': 19, 'load': 20, 'txn': 21,
+       'select': 22, 'create_fk': 23}
+RESTART, FORGET_CACHE, BACKEND_FAULT, PERSIST_FAULT = 4, 5, 6, 7
+
+
+def name(base, form='', qual='test', quote=True):
+    """Two bytes: base + 8 * form, then qualification (test/db2/none) and quoting."""
+    q = {'none': 0, 'test': 1, 'db2': 2}[qual]
+    return bytes([BASES.index(base) + 8 * FORMS[form], q | (4 | 8 if quote else 0)])
+
+
+def op(kind, v=0, style=3, names=(), extra=0, fault_at=0, retry=True):
+    out = bytes([OPS[kind] | extra << 5])
+    if extra in (BACKEND_FAULT, PERSIST_FAULT):
+        out += bytes([fault_at | (0x80 if retry else 0)])
+    return out + bytes([style, v]) + b''.join(names)
+
+
+def drop(names, if_exists=True, comment=True):
+    """DROP TABLE: v bit 0 IF EXISTS, bit 3 the server's comment, (v / 2) % 3 + 1 names."""
+    for v in range(256):
+        if (v & 1) == if_exists and bool(v & 8) == comment and (v // 2) % 3 + 1 == len(names):
+            return op('drop', v=v, names=names)
+    raise ValueError(names)
+
+
+def trigger(base, on, into, ins=True):
+    """CREATE DEFINER=.. TRIGGER pt_osc_test_<base>_{ins,upd}: v bit 0 pt-osc name, bit 1 _ins,
+    bit 2 DEFINER, bits 4-6 the base."""
+    return op('create_trigger', v=1 | (2 if ins else 0) | 4 | BASES.index(base) << 4,
+              names=[on, into])
+
+
+def raw(text):
+    data = b(text)[:4096]
+    return bytes([24, 0, len(data) & 0xff, len(data) >> 8]) + data
+
+
+def header(tables_mask, dm=False, db='test'):
+    flags = (1 if dm else 0) | ({'test': 0, '': 1, 'db2': 2}[db] << 1)
+    return bytes([flags]) + struct.pack('<H', tables_mask)
+
+
+def ghost_run(base='t', cutover='atomic', ddl_ops=((3, 0), (3, 2)), fault=None):
+    t, gho, ghc, dele = (name(base), name(base, '_gho'), name(base, '_ghc'),
+                         name(base, '_del', qual='none'))
+    seq = op('create', names=[ghc]) + op('create_like', names=[gho, t])
+    for _, v in ddl_ops:
+        seq += op('alter', v=v, names=[gho])
+    seq += op('insert', names=[gho]) + op('update', names=[t]) + op('delete', names=[gho])
+    seq += op('insert', names=[ghc]) + op('create', names=[name(base, '_del')])
+    if cutover == 'atomic':
+        extra, at = (fault or (0, 0))
+        seq += op('rename', v=1, names=[t, name(base, '_del'), gho, t], extra=extra, fault_at=at)
+    else:
+        seq += op('alter_rename', v=0, names=[t, dele])
+        extra, at = (fault or (0, 0))
+        seq += op('alter_rename', v=0, names=[gho, name(base, qual='none')], extra=extra,
+                  fault_at=at)
+    seq += drop([name(base, '_ghc', qual='none')])
+    seq += drop([dele])
+    return seq
+
+
+def ptosc_run(base='t', drop_swap=False, fault=None):
+    t, new, old = name(base), name(base, '_new'), name(base, '_old')
+    seq = op('create', names=[new]) + op('alter', v=0, names=[new]) + op('alter', v=1, names=[new])
+    seq += trigger(base, t, new) + trigger(base, t, new, ins=False)
+    seq += op('insert', v=2, names=[new, t]) + op('maintenance', v=3, names=[new, new])
+    extra, at = (fault or (0, 0))
+    if drop_swap:
+        seq += drop([name(base, qual='none')])
+        seq += op('rename', v=0, names=[new, t], extra=extra, fault_at=at)
+    else:
+        seq += op('rename', v=1, names=[t, old, new, t], extra=extra, fault_at=at)
+        seq += drop([name(base, '_old', qual='none')])
+    seq += op('drop_trigger', v=1 | 2 | 4)
+    return seq
+
+
+def online_ddl_corpus():
+    T, U, PARENT, L62, L60 = 1, 2, 4, 8, 16
+    runs = {
+        'ghost_atomic': header(T) + ghost_run(),
+        'ghost_two_step': header(T) + ghost_run(cutover='two_step'),
+        'ghost_atomic_backend_fault': header(T) + ghost_run(fault=(BACKEND_FAULT, 1)),
+        'ghost_atomic_persist_fault': header(T) + ghost_run(fault=(PERSIST_FAULT, 1)),
+        'ghost_two_step_fault': header(T) + ghost_run(cutover='two_step',
+                                                      fault=(BACKEND_FAULT, 0)),
+        'ghost_aborted_retried': header(T) + ghost_run()[:24] +
+        drop([name('t', '_gho')], comment=False) + ghost_run(),
+        'ghost_long_name': header(T | L62) + ghost_run(base='L62'),
+        'ghost_weird_name': header(T | 32) + ghost_run(base='we`ird'),
+        'ghost_dm_rules': header(T, dm=True) + ghost_run(),
+        'ghost_restart': header(T) + ghost_run()[:40] + bytes([RESTART << 5]) + ghost_run()[40:],
+        'ptosc': header(T) + ptosc_run(),
+        'ptosc_drop_swap': header(T | PARENT) + ptosc_run(base='parent', drop_swap=True),
+        'ptosc_fault': header(T) + ptosc_run(fault=(BACKEND_FAULT, 1)),
+        'ptosc_long_name': header(L62 | L60) + ptosc_run(base='L60') + ptosc_run(base='L62'),
+        'use_and_unqualified': header(T | 128, db='') +
+        op('use', v=1) + op('create', names=[name('t', '_gho', qual='none')]) +
+        op('alter', v=4, names=[name('t', '_gho', qual='none'), name('u', qual='none')]) +
+        op('use', v=0) + op('rename', v=0, names=[name('t', '_gho', qual='db2'),
+                                                  name('t', qual='db2')]),
+        'two_ghosts_one_rename': header(T | U) + op('alter', v=0, names=[name('t', '_gho')]) +
+        op('alter', v=6, names=[name('u', '_new')]) +
+        op('rename', v=2, names=[name('t', '_gho'), name('t'), name('u', '_new'), name('u'),
+                                 name('t'), name('t', '_del')]),
+        'drop_database': header(T | 128) + op('alter', v=1, names=[name('t', '_gho')]) +
+        op('alter', v=1, names=[name('t', '_gho', qual='db2')]) + op('database', v=1),
+    }
+    for n, data in runs.items():
+        write('online_ddl', n, data)
+    # Each trace's statement stream as raw statements (DML thinned out as above).
+    for n, sts in trace_samples().items():
+        write('online_ddl', 'trace_' + n, header(T | U | PARENT) + b''.join(raw(s) for s in sts))
+
+
+# ---------------------------------------------------------------------------------------------
+# config: YAML, then optionally NUL-separated GHOSTGATE_* environment entries.
+
+def config_corpus():
+    files = [os.path.join(ROOT, 'config.example.yaml')] + sorted(
+        glob.glob(os.path.join(ROOT, 'tests', 'configs', '*.yaml')))
+    for path in files:
+        data = open(path, 'rb').read()
+        stem = os.path.splitext(os.path.basename(path))[0]
+        write('config', stem, data)
+    minimal = b'backend:\n  address: 127.0.0.1:4000\n'
+    write('config', 'env_overrides', minimal + b'\0POOL_MAX_IDLE=3\0LOG_LEVEL=debug\0'
+          b'SHADOW_TABLE_RULES=_(.+)_gho, _(.+)_new\0TRASH_TABLE_RULES=["_(.+)_del"]')
+    write('config', 'env_address', b'\0GHOSTGATE_BACKEND_ADDRESS=[::1]:4000\0ADMIN=off')
+    write('config', 'password_file', minimal + b'  password-file: secret.txt\n'
+          b'  tls:\n    mode: verify-ca\n    ca: ca.pem\n    cert: cert.pem\n    key: key.pem\n'
+          b'client-tls:\n  cert: cert.pem\n  key: key.pem\n  ca: ca.pem\n  required: true\n')
+    write('config', 'durations_sizes', minimal + b'max-packet-size: 16MiB\ntimeouts:\n'
+          b'  handshake: 1m30s\n  backend-read: 1.5s\n  drain: 0\npool:\n  idle-timeout: 500ms\n'
+          b'shadow-table-rules: ["^_(.+)_gho$", "(a)(b)"]\ntrash-table-rules: ["(("]\n')
+
+
+def main_all():
+    main()
+    # These corpora are wholly generated (names are content hashes): start them afresh so a
+    # changed trace or test leaves no stale seed behind.
+    for target in ('lexer', 'splitter', 'classifier', 'online_ddl', 'config'):
+        d = os.path.join(CORPUS, target)
+        if os.path.isdir(d):
+            for f in os.listdir(d):
+                os.remove(os.path.join(d, f))
+    sql_corpora()
+    online_ddl_corpus()
+    config_corpus()
+
+
+main_all()

@@ -128,4 +128,60 @@ std::error_code rsa_encrypt_password(std::string_view password, std::string_view
   return ec;
 }
 
+std::unique_ptr<RsaKeyPair> RsaKeyPair::generate(unsigned bits) {
+  std::unique_ptr<RsaKeyPair> pair(new RsaKeyPair());
+  pair->key_ = EVP_RSA_gen(bits);
+  if (pair->key_ == nullptr) {
+    return nullptr;
+  }
+  std::unique_ptr<BIO, decltype(&BIO_free)> bio(BIO_new(BIO_s_mem()), BIO_free);
+  if (!bio || PEM_write_bio_PUBKEY(bio.get(), pair->key_) != 1) {
+    return nullptr;
+  }
+  char* data = nullptr;
+  const long len = BIO_get_mem_data(bio.get(), &data);
+  if (len <= 0 || data == nullptr) {
+    return nullptr;
+  }
+  pair->public_pem_.assign(data, static_cast<std::size_t>(len));
+  return pair;
+}
+
+RsaKeyPair::~RsaKeyPair() { EVP_PKEY_free(key_); }
+
+std::error_code RsaKeyPair::decrypt_password(std::string_view ciphertext,
+                                             std::string_view scramble,
+                                             std::string& password) const {
+  password.clear();
+  if (scramble.empty() || ciphertext.empty()) {
+    return Errc::malformed;
+  }
+  std::unique_ptr<EVP_PKEY_CTX, decltype(&EVP_PKEY_CTX_free)> ctx(
+      EVP_PKEY_CTX_new(key_, nullptr), EVP_PKEY_CTX_free);
+  const auto* in = reinterpret_cast<const unsigned char*>(ciphertext.data());
+  std::size_t len = 0;
+  if (!ctx || EVP_PKEY_decrypt_init(ctx.get()) <= 0 ||
+      EVP_PKEY_CTX_set_rsa_padding(ctx.get(), RSA_PKCS1_OAEP_PADDING) <= 0 ||
+      EVP_PKEY_decrypt(ctx.get(), nullptr, &len, in, ciphertext.size()) <= 0) {
+    return Errc::malformed;
+  }
+  std::string plain(len, '\0');
+  if (EVP_PKEY_decrypt(ctx.get(), reinterpret_cast<unsigned char*>(plain.data()), &len, in,
+                       ciphertext.size()) <= 0) {
+    wipe(plain);
+    return Errc::malformed;
+  }
+  plain.resize(len);
+  for (std::size_t i = 0; i < plain.size(); ++i) {
+    plain[i] = static_cast<char>(plain[i] ^ scramble[i % scramble.size()]);
+  }
+  if (plain.empty() || plain.back() != '\0') {
+    wipe(plain);
+    return Errc::malformed;
+  }
+  plain.pop_back();
+  password = std::move(plain);
+  return {};
+}
+
 }  // namespace ghostgate::protocol

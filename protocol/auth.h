@@ -3,9 +3,12 @@
 // Clients' own logins are relayed to the backend, never computed here.
 // https://dev.mysql.com/doc/dev/mysql-server/latest/page_protocol_connection_phase_authentication_methods.html
 
+#include <memory>
 #include <string>
 #include <string_view>
 #include <system_error>
+
+struct evp_pkey_st;  // OpenSSL's EVP_PKEY, without its headers here
 
 namespace ghostgate::protocol {
 
@@ -29,6 +32,32 @@ std::string caching_sha2_proof(std::string_view password, std::string_view scram
                                                    std::string_view scramble,
                                                    std::string_view public_key_pem,
                                                    std::string& out);
+
+// An RSA key pair of ghostgate's own, for the server side of caching_sha2_password full
+// authentication: a client on a plain link asks for "the server's" public key and sends its
+// password encrypted with it; ghostgate decrypts it and passes it on over its TLS link to the
+// backend (which would itself refuse a key request on a secure link, and TiDB has none).
+class RsaKeyPair {
+ public:
+  // A fresh 2048-bit key; nullptr if OpenSSL fails.
+  static std::unique_ptr<RsaKeyPair> generate(unsigned bits = 2048);
+  ~RsaKeyPair();
+  RsaKeyPair(const RsaKeyPair&) = delete;
+  RsaKeyPair& operator=(const RsaKeyPair&) = delete;
+
+  // The public key, PEM ("-----BEGIN PUBLIC KEY-----"), as AuthMoreData sends it.
+  const std::string& public_pem() const { return public_pem_; }
+  // OAEP-decrypts a client's reply and XORs it with the scramble: the password, without its
+  // trailing NUL. Errc::malformed if it does not decrypt.
+  [[nodiscard]] std::error_code decrypt_password(std::string_view ciphertext,
+                                                 std::string_view scramble,
+                                                 std::string& password) const;
+
+ private:
+  RsaKeyPair() = default;
+  evp_pkey_st* key_ = nullptr;
+  std::string public_pem_;
+};
 
 // Overwrites a secret in place (OPENSSL_cleanse) and empties it.
 void wipe(std::string& secret);

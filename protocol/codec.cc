@@ -63,6 +63,10 @@ std::string_view Reader::read_null_string() {
   if (error_) {
     return {};
   }
+  if (remaining() == 0) {  // memchr must not see the null pointer of an empty span
+    fail(Errc::truncated);
+    return {};
+  }
   const auto* begin = data_.data() + pos_;
   const void* nul = std::memchr(begin, 0, remaining());
   if (nul == nullptr) {

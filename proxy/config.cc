@@ -34,8 +34,9 @@ namespace {
 using namespace std::chrono_literals;
 
 constexpr std::string_view env_prefix = "GHOSTGATE_";
-// Variables with this prefix that are not config keys but are expected (read by main).
-constexpr std::string_view env_not_keys[] = {"GHOSTGATE_CONFIG"};
+// Variables with this prefix that are not config keys but are expected: the config path (read
+// by main) and test failpoints (proxy/failpoint.h).
+constexpr std::string_view env_not_keys[] = {"GHOSTGATE_CONFIG", "GHOSTGATE_FAILPOINTS"};
 
 constexpr std::size_t max_identifier = 64;   // MySQL/TiDB table and schema names
 constexpr std::size_t max_instance_id = 32;  // meta table `id VARCHAR(32)`

@@ -210,7 +210,11 @@ void init_logging(const LogConfig& config) {
     auto logger = std::make_shared<spdlog::logger>("ghostgate", std::move(file));
     logger->set_pattern("%v");
     logger->set_level(spdlog::level::trace);
-    logger->flush_on(spdlog::level::warn);
+    // Every line out at once, as on stderr: an operator tailing the file (or a test waiting
+    // for a line) must see an event when it happens, and a crash must not eat the last lines
+    // before it. Records below the configured level never get here, so at the default level
+    // this is a few writes per connection, not per statement.
+    logger->flush_on(spdlog::level::trace);
     sink = std::make_shared<const Sink>(Sink{std::move(logger), config.format});
   }
   const auto previous = sink_slot().exchange(std::move(sink));

@@ -56,7 +56,7 @@ bool set_log_level(std::string_view level);
 LogLevel log_level();
 std::string_view to_string(LogLevel level);
 
-// Writes buffered records (the file sink is flushed at warn and above automatically).
+// Writes buffered records (both sinks already flush after every record; kept for exit paths).
 void flush_logs();
 
 namespace detail {

@@ -88,7 +88,7 @@ std::string_view label(StatementKind k) noexcept {
   static constexpr std::string_view names[] = {
       "insert",         "update",       "delete",       "replace",    "load_data",
       "create_table",   "alter_table",  "rename_table", "drop_table", "truncate",
-      "create_trigger", "drop_trigger", "other"};
+      "create_trigger", "drop_trigger", "other",        "execute"};
   static_assert(std::size(names) == static_cast<std::size_t>(StatementKind::count));
   const auto i = static_cast<std::size_t>(k);
   return i < std::size(names) ? names[i] : "unknown";

@@ -115,6 +115,7 @@ enum class StatementKind : std::uint8_t {
   create_trigger,
   drop_trigger,
   other,
+  execute,  // COM_STMT_EXECUTE of a statement prepared on the backend (its PREPARE has the kind)
   count
 };
 

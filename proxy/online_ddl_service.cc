@@ -1,10 +1,12 @@
 #include "proxy/online_ddl_service.h"
 
+#include <algorithm>
 #include <cstdio>
 #include <nlohmann/json.hpp>
 #include <regex>
 
 #include "protocol/constants.h"
+#include "proxy/failpoint.h"
 #include "proxy/log.h"
 #include "proxy/meta_store.h"
 #include "proxy/metrics.h"
@@ -85,6 +87,23 @@ std::string describe_tables(const Statement& s, std::string_view db) {
 std::string definition_fingerprint(const std::string& create_table) {
   static const std::regex auto_increment(" AUTO_INCREMENT=[0-9]+");
   return digest(std::regex_replace(create_table, auto_increment, ""));
+}
+
+// A failpoint (proxy/failpoint.h) on a coroutine path: its error as text; a sleep waits on a
+// timer so that the other sessions of this thread go on meanwhile. `name` is a literal.
+awaitable<std::optional<std::string>> failpoint_at(const char* name) {
+  std::optional<failpoint::Action> fp = failpoint::evaluate(name);
+  if (!fp) {
+    co_return std::nullopt;
+  }
+  if (fp->kind == failpoint::Action::Kind::sleep) {
+    asio::steady_timer timer(co_await asio::this_coro::executor);
+    timer.expires_after(std::chrono::milliseconds(fp->sleep_ms));
+    error_code ec;
+    co_await timer.async_wait(redirect(ec));
+    co_return std::nullopt;
+  }
+  co_return fp->message;
 }
 
 }  // namespace
@@ -189,6 +208,11 @@ bool OnlineDdlService::quick_forward(std::string_view sql, std::string_view curr
 }
 
 awaitable<bool> OnlineDdlService::load() {
+  // A slow or failing meta table at start-up (tests: statements must wait for the state).
+  if (std::optional<std::string> fp = co_await failpoint_at("meta-load")) {
+    log_warn(no_conn, "online-ddl: cannot load meta table {}: {}", meta_->table(), *fp);
+    co_return false;
+  }
   if (auto err = co_await meta_->ensure_table()) {
     log_warn(no_conn, "online-ddl: cannot create meta table {}: {}", meta_->table(), *err);
     co_return false;
@@ -225,6 +249,21 @@ awaitable<Plan> OnlineDdlService::plan_with_lookups(Session& session, const Stat
     {
       std::lock_guard lock(mutex_);
       plan = engine_->plan(stmt, db, *catalog_);
+    }
+    // Until the recorded state is loaded the registry is empty, and a plan made from it is
+    // wrong in exactly the cases that matter after a restart: a resent cut-over RENAME would be
+    // answered OK without running the recorded DDLs, a drop_swap DROP would drop the real table.
+    // Only statements that need no state (plan forward) may pass.
+    if (!ready() && plan.verdict != Plan::Verdict::forward) {
+      Plan wait;
+      wait.verdict = Plan::Verdict::refuse;
+      wait.error_code = rules::Engine::refuse_error_code;
+      wait.sql_state = "HY000";
+      wait.error_message =
+          "ghostgate: the online-DDL state is not loaded from the meta table yet (see /readyz); "
+          "retry the statement";
+      wait.reason = "state not loaded";
+      co_return wait;
     }
     if (plan.verdict != Plan::Verdict::need_lookup || round == 3) {
       if (plan.verdict == Plan::Verdict::need_lookup) {
@@ -280,8 +319,15 @@ awaitable<std::optional<std::string>> OnlineDdlService::persist(
   co_return err;
 }
 
+bool OnlineDdlService::already_recorded(const Step& step) const {
+  std::lock_guard lock(mutex_);
+  const rules::GhostRecord* r = engine_->find(step.ghost);
+  return r != nullptr && std::find(r->ddls.begin(), r->ddls.end(), step.sql) != r->ddls.end();
+}
+
 awaitable<std::optional<std::string>> OnlineDdlService::apply_state_step(const Step& step) {
   std::optional<rules::GhostRecord> previous;
+  std::optional<CutoverMark> previous_mark;
   std::optional<rules::GhostRecord> now;
   {
     std::lock_guard lock(mutex_);
@@ -289,23 +335,45 @@ awaitable<std::optional<std::string>> OnlineDdlService::apply_state_step(const S
       previous = *r;
     }
     now = engine_->apply(step);
-    marks_.erase(step.ghost);
+    if (auto it = marks_.find(step.ghost); it != marks_.end()) {
+      previous_mark = it->second;
+      marks_.erase(it);
+    }
     if (now) {
       since_.emplace(step.ghost, std::chrono::system_clock::now());
     } else {
       since_.erase(step.ghost);
     }
   }
-  if (auto err = co_await persist(step.ghost, now, std::nullopt)) {
+  std::optional<std::string> err;
+  if (step.kind == Step::Kind::record) {
+    err = co_await failpoint_at("before-record-persist");
+  } else if (step.kind == Step::Kind::cutover_progress) {
+    err = co_await failpoint_at("before-progress-persist");
+  }
+  if (!err) {
+    err = co_await persist(step.ghost, now, std::nullopt);
+  }
+  if (err) {
     std::lock_guard lock(mutex_);
     engine_->restore(step.ghost, previous);
+    // The mark too: after a cut-over DDL ran and its progress could not be persisted, the
+    // mark is what tells a retry that the DDL already ran (without it, it would run twice).
+    if (previous_mark) {
+      marks_[step.ghost] = *previous_mark;
+    }
     co_return err;
   }
   {
     std::lock_guard lock(mutex_);
     metrics().online_ddl_pending.set(static_cast<std::int64_t>(engine_->snapshot().size()));
   }
-  co_return std::nullopt;
+  if (step.kind == Step::Kind::record) {
+    // Persisted, yet the client may never hear of it (crash) or hear of a failure (error): it
+    // will resend the statement.
+    err = co_await failpoint_at("after-record-persisted");
+  }
+  co_return err;
 }
 
 // Runs one cut-over DDL so that a crash at any point replays to the same result: the target's
@@ -365,14 +433,66 @@ awaitable<std::optional<std::string>> OnlineDdlService::run_cutover_sql(Session&
   }
   log_info(session.id(), "online-ddl: cut-over ran on {}: {}", rules::quote_name(ddl.target),
            ddl.sql);
-  co_return std::nullopt;
+  std::optional<std::string> fp = co_await failpoint_at("after-cutover-ddl");
+  co_return fp;
 }
 
 awaitable<OnlineDdlService::StatementResult> OnlineDdlService::run_statement(
     Session& session, const Statement& stmt, std::string_view db, bool more_follow,
     std::uint8_t& seq, std::vector<std::uint8_t>& out) {
   StatementResult result;
-  Plan plan = co_await plan_with_lookups(session, stmt, db);
+  // Statements that change the state of the same ghost run one at a time: a replicator that
+  // timed out during a long cut-over and resent the RENAME on a new connection must wait for
+  // the first one (then find nothing left to do), not run the same DDLs beside it.
+  struct Claim {
+    OnlineDdlService* self;
+    std::vector<QualifiedName> ghosts;
+    ~Claim() {
+      std::lock_guard lock(self->mutex_);
+      for (const QualifiedName& g : ghosts) {
+        self->busy_ghosts_.erase(g);
+      }
+    }
+  };
+  Claim claim{this, {}};
+  Plan plan;
+  for (int waited = 0;; ++waited) {
+    plan = co_await plan_with_lookups(session, stmt, db);
+    if (plan.verdict != Plan::Verdict::local || dry_run_) {
+      break;
+    }
+    std::vector<QualifiedName> ghosts;
+    for (const Step& step : plan.steps) {
+      if (step.kind != Step::Kind::backend_sql &&
+          std::find(ghosts.begin(), ghosts.end(), step.ghost) == ghosts.end()) {
+        ghosts.push_back(step.ghost);
+      }
+    }
+    bool busy = false;
+    {
+      std::lock_guard lock(mutex_);
+      for (const QualifiedName& g : ghosts) {
+        busy = busy || busy_ghosts_.count(g) != 0;
+      }
+      if (!busy) {
+        busy_ghosts_.insert(ghosts.begin(), ghosts.end());
+        claim.ghosts = std::move(ghosts);
+      }
+    }
+    if (!busy) {
+      break;
+    }
+    if (waited == 0) {
+      log_info(session.id(),
+               "online-ddl: waiting for another statement on the same ghost table to finish "
+               "(digest={})",
+               digest(stmt.text));
+    }
+    asio::steady_timer timer(co_await asio::this_coro::executor);
+    timer.expires_after(std::chrono::milliseconds(20));
+    error_code ec;
+    co_await timer.async_wait(redirect(ec));
+  }
   const StatementKind kind = metric_kind(stmt.kind);
   if (plan.verdict == Plan::Verdict::forward) {
     result.forwarded = true;
@@ -409,9 +529,22 @@ awaitable<OnlineDdlService::StatementResult> OnlineDdlService::run_statement(
   }
   bool recorded = false;
   bool cutover = false;
+  bool resent = false;
+  const bool cutover_plan = plan.reason == "cut-over";
   for (std::size_t i = 0; i < plan.steps.size(); ++i) {
     const Step& step = plan.steps[i];
     std::optional<std::string> err;
+    if (step.kind == Step::Kind::record && already_recorded(step)) {
+      // At-least-once delivery: a replicator resends a statement it got no OK for, and
+      // ghostgate may have died after persisting it. Recorded twice, the DDL would run twice
+      // at the cut-over (ADD COLUMN: "Duplicate column name", the migration stuck).
+      resent = true;
+      continue;
+    }
+    if (step.kind == Step::Kind::forget && cutover_plan) {
+      // The cut-over DDLs ran and their progress is persisted; the meta row still says so.
+      err = co_await failpoint_at("before-meta-clear");
+    }
     std::uint16_t code = protocol::er::unknown_error;
     std::string state = "HY000";
     if (step.kind == Step::Kind::backend_sql) {
@@ -438,9 +571,18 @@ awaitable<OnlineDdlService::StatementResult> OnlineDdlService::run_statement(
         std::lock_guard lock(mutex_);
         cutover = cutover || step.kind == Step::Kind::cutover_progress;
       }
-      err = co_await apply_state_step(step);
+      if (!err) {
+        err = co_await apply_state_step(step);
+      }
       if (err) {
         err = "ghostgate: cannot persist online-DDL state: " + *err;
+      } else if (step.kind == Step::Kind::cutover_progress &&
+                 std::any_of(plan.steps.begin() + static_cast<std::ptrdiff_t>(i) + 1,
+                             plan.steps.end(),
+                             [](const Step& s) { return s.kind == Step::Kind::backend_sql; })) {
+        err = co_await failpoint_at("between-cutover-ddls");
+      } else if (step.kind == Step::Kind::forget && cutover_plan) {
+        err = co_await failpoint_at("after-meta-clear");
       }
     }
     if (err) {
@@ -462,6 +604,8 @@ awaitable<OnlineDdlService::StatementResult> OnlineDdlService::run_statement(
   } else if (recorded) {
     counters_.recorded.fetch_add(1, std::memory_order_relaxed);
     metrics().statements.inc(proxy::Decision::recorded, kind);
+  } else if (resent) {
+    metrics().statements.inc(proxy::Decision::recorded, kind);
   } else {
     counters_.suppressed.fetch_add(1, std::memory_order_relaxed);
     metrics().statements.inc(proxy::Decision::suppressed, kind);
@@ -469,6 +613,7 @@ awaitable<OnlineDdlService::StatementResult> OnlineDdlService::run_statement(
   log_info(session.id(), "online-ddl {}: {} tables={} digest={}",
            cutover    ? "cut-over"
            : recorded ? "record"
+           : resent   ? "record skipped (already recorded: a resend after a restart or a lost OK)"
                       : "suppress",
            plan.reason, tables, id);
   session.local_ok(out, seq, more_follow);

@@ -3,6 +3,16 @@
 // answers suppressed ones locally, runs cut-overs on the replicator's own backend connection
 // (its sql_mode and character set), and persists recorded DDLs in the DM-compatible meta table
 // before any OK. One per process, shared by every worker.
+//
+// Failpoints (proxy/failpoint.h; tests/integration/test_crash.py arms each one):
+//   meta-load                start-up, before the meta table is read
+//   before-record-persist    a ghost DDL recorded in memory, not yet persisted
+//   after-record-persisted   ... persisted, the client's OK not yet sent
+//   after-cutover-ddl        a cut-over DDL ran, its progress not yet persisted
+//   before-progress-persist  the same moment, on the persisting side
+//   between-cutover-ddls     a cut-over DDL ran and its progress is persisted, more follow
+//   before-meta-clear        every cut-over DDL ran, the meta row not yet deleted
+//   after-meta-clear         the meta row deleted, the client's OK not yet sent
 
 #include <atomic>
 #include <chrono>
@@ -78,6 +88,8 @@ class OnlineDdlService {
   awaitable<rules::Plan> plan_with_lookups(Session& session, const rules::Statement& stmt,
                                            std::string_view db);
   awaitable<std::optional<std::string>> apply_state_step(const rules::Step& step);
+  // A record step whose DDL the ghost's record already holds (a resend, see run_statement).
+  bool already_recorded(const rules::Step& step) const;
   awaitable<bool> flush_pending(Session& session, std::string& pending, bool more_follow,
                                 std::uint8_t& seq, Decision& decision);
   awaitable<std::optional<std::string>> persist(const rules::QualifiedName& ghost,
@@ -97,7 +109,8 @@ class OnlineDdlService {
   bool dry_run_;
   std::atomic<bool> ready_{false};
   std::map<rules::QualifiedName, std::chrono::system_clock::time_point> since_;
-  std::set<rules::QualifiedName> cutovers_running_;
+  // Ghosts whose state a statement is changing right now (run_statement serializes per ghost).
+  std::set<rules::QualifiedName> busy_ghosts_;
   Counters counters_;
 };
 

@@ -4,6 +4,7 @@
 #include <cstring>
 
 #include "protocol/error.h"
+#include "proxy/metrics.h"
 
 namespace ghostgate::proxy {
 
@@ -38,6 +39,9 @@ awaitable<error_code> InBuffer::fill(Stream& stream, std::size_t limit) {
   const std::size_t room = std::min(buf_.size() - end_, limit);
   IoResult r = co_await stream.read_some(asio::buffer(buf_.data() + end_, room));
   end_ += r.bytes;
+  if (counter_ != nullptr) {
+    counter_->inc(r.bytes);
+  }
   co_return r.ec;
 }
 

@@ -11,6 +11,8 @@
 
 namespace ghostgate::proxy {
 
+class Counter;
+
 class InBuffer {
  public:
   explicit InBuffer(std::size_t initial = 16 * 1024) : initial_(initial) {}
@@ -24,12 +26,15 @@ class InBuffer {
   awaitable<error_code> fill(Stream& stream, std::size_t limit = SIZE_MAX);
   // Releases memory after a large packet, so idle connections stay small.
   void shrink();
+  // Adds every byte read to `counter` (e.g. the client-bytes metric).
+  void count_into(Counter* counter) { counter_ = counter; }
 
  private:
   std::vector<std::uint8_t> buf_;
   std::size_t begin_ = 0;
   std::size_t end_ = 0;
   std::size_t initial_;
+  Counter* counter_ = nullptr;
 };
 
 // Reads one whole packet (continuation frames joined into `scratch`). The packet's bytes stay

@@ -6,8 +6,10 @@
 #include <atomic>
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <thread>
 
+#include "protocol/auth.h"
 #include "protocol/constants.h"
 #include "proxy/asio.h"
 #include "proxy/config.h"
@@ -31,6 +33,17 @@ struct Runtime {
   std::shared_ptr<const Config> config_snapshot() const {
     return config.load(std::memory_order_acquire);
   }
+
+  // ghostgate's own RSA key pair (caching_sha2 full authentication of a plain-text client over a
+  // TLS backend link), made on first use: nullptr if OpenSSL could not make one.
+  const protocol::RsaKeyPair* rsa_key() {
+    std::call_once(rsa_once_, [this] { rsa_ = protocol::RsaKeyPair::generate(); });
+    return rsa_.get();
+  }
+
+ private:
+  std::once_flag rsa_once_;
+  std::unique_ptr<protocol::RsaKeyPair> rsa_;
 };
 
 struct Worker {

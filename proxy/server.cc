@@ -88,6 +88,13 @@ void Server::update_gauges() {
   m.backend_pool_idle.set(p.idle.load(std::memory_order_relaxed));
   m.backend_pool_waiting.set(p.waiting.load(std::memory_order_relaxed));
   m.client_connections_active.set(runtime_.clients.load(std::memory_order_relaxed));
+  // The pool counts failed connects in PoolShared (no metrics dependency there); carry them over.
+  // Only the control thread calls this, so reading and then adding cannot race with itself.
+  const std::uint64_t failures = p.connect_failures.load(std::memory_order_relaxed);
+  const std::uint64_t exported = m.backend_connect_failures.value();
+  if (failures > exported) {
+    m.backend_connect_failures.inc(failures - exported);
+  }
 }
 
 int Server::run() {
@@ -280,9 +287,13 @@ void Server::reload() {
         fresh.backend.address.str() != current->backend.address.str()) {
       log_warn(no_conn, "reload: listen, workers and backend.address changes need a restart");
     }
+    for (const std::string& w : fresh.warnings) {
+      log_warn(no_conn, "config: {}", w);
+    }
     runtime_.config.store(std::make_shared<const Config>(std::move(fresh)));
     metrics().config_reloads_ok.inc();
-    log_info(no_conn, "configuration reloaded from {}", current->source_path);
+    log_info(no_conn, "configuration reloaded from {} (log.level {})", current->source_path,
+             to_string(log_level()));
   } catch (const std::exception& e) {
     metrics().config_reloads_failed.inc();
     log_error(no_conn, "reload refused, keeping the running configuration: {}", e.what());

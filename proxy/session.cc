@@ -27,7 +27,8 @@ awaitable<void> run_session(tcp::socket socket, Runtime& runtime, Worker& worker
     co_await session.run();
   } catch (const std::exception& e) {
     // An escaped exception ends only this session.
-    log_error(session.id(), "session ended by exception: {}", session.id(), e.what());
+    metrics().session_exceptions.inc();
+    log_error(session.id(), "session ended by exception: {}", e.what());
   }
 }
 
@@ -37,7 +38,9 @@ Session::Session(tcp::socket socket, Runtime& runtime, Worker& worker)
       config_(runtime.config_snapshot()),
       id_(runtime.next_session_id.fetch_add(1, std::memory_order_relaxed)),
       client_(std::move(socket)),
-      client_in_(4096) {}
+      client_in_(4096) {
+  client_in_.count_into(&metrics().client_bytes_in);
+}
 
 awaitable<void> Session::run() {
   error_code ignored;
@@ -62,7 +65,10 @@ void Session::release_backend() {
   if (!backend_) {
     return;
   }
-  if (tracker_.done() && !backend_->broken) {
+  // A client that left inside a transaction leaves its row locks behind until the connection
+  // is reset: close it instead (the backend rolls back) so nothing waits for the next client.
+  const bool in_transaction = (status_ & status::in_trans) != 0;
+  if (tracker_.done() && !backend_->broken && !in_transaction) {
     worker_.pool.give_back(std::move(backend_));
   } else {
     backend_->broken = true;
@@ -73,12 +79,22 @@ void Session::release_backend() {
 awaitable<bool> Session::write_client(std::vector<std::uint8_t>& bytes) {
   IoResult r = co_await client_.write_all(asio::buffer(bytes));
   bytes.clear();
+  metrics().client_bytes_out.inc(r.bytes);
   co_return !r.ec;
 }
 
 awaitable<bool> Session::write_client(Bytes bytes) {
   IoResult r = co_await client_.write_all(asio::buffer(bytes.data(), bytes.size()));
+  metrics().client_bytes_out.inc(r.bytes);
   co_return !r.ec;
+}
+
+void Session::observe_added_latency() {
+  if (statement_started_) {
+    metrics().added_latency_seconds.observe(std::chrono::steady_clock::now() -
+                                            *statement_started_);
+    statement_started_.reset();
+  }
 }
 
 void Session::local_ok(std::vector<std::uint8_t>& out, std::uint8_t& seq, bool more_results,
@@ -94,7 +110,10 @@ void Session::local_ok(std::vector<std::uint8_t>& out, std::uint8_t& seq, bool m
 
 void Session::local_error(std::vector<std::uint8_t>& out, std::uint8_t& seq, std::uint16_t code,
                           std::string_view state, std::string_view message) const {
-  protocol::append_err(out, seq, client_caps_, code, state, message);
+  // Before the client has said what it supports (a refusal before or instead of the greeting),
+  // answer in the 4.1 format every client ghostgate accepts reads.
+  const Capabilities caps = client_caps_ != 0 ? client_caps_ : cap::protocol_41;
+  protocol::append_err(out, seq, caps, code, state, message);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -184,6 +203,7 @@ awaitable<bool> Session::handshake() {
   const std::error_code parse_ec = parse_handshake_response41(packet.payload, response);
   client_in_.consume(packet.wire_size);
   if (parse_ec) {
+    metrics().protocol_errors.inc();
     append_error(seq, er::handshake, "08S01", "ghostgate: bad handshake");
     co_await write_client(out_);
     worker_.pool.give_back(std::move(conn));
@@ -463,7 +483,55 @@ awaitable<bool> Session::relay_login(std::string scramble, std::string plugin,
       co_return false;
     }
     client_seq = reply.next_sequence;
-    if (full_auth && client_.is_tls() && !backend_->stream.is_tls() &&
+    if (full_auth && !client_.is_tls() && backend_->stream.is_tls() &&
+        reply.payload.size() == 1 && reply.payload[0] == caching_sha2_request_public_key) {
+      // A plain-text client asks for the server's public key; the backend link is TLS, where a
+      // key request is not allowed (TiDB has none at all). Give the client ghostgate's own key,
+      // decrypt its password, and send it in clear over the TLS link, as a TLS client would.
+      client_in_.consume(reply.wire_size);
+      const RsaKeyPair* key = runtime_.rsa_key();
+      if (key == nullptr) {
+        backend_->broken = true;
+        append_error(client_seq, er::handshake, "08S01", "ghostgate: no RSA key available");
+        co_await write_client(out_);
+        co_return false;
+      }
+      {
+        PacketBuilder b(out_);
+        b.writer().write_u8(auth_more_data_header);
+        b.writer().write_string(key->public_pem());
+        b.finish(client_seq);
+      }
+      Packet encrypted;
+      error_code rec = co_await write_client(out_) ? error_code{} : asio::error::broken_pipe;
+      if (!rec) {
+        rec = co_await read_packet(client_, client_in_, max_auth_packet, client_scratch_,
+                                   encrypted);
+      }
+      if (rec) {
+        backend_->broken = true;
+        co_return false;
+      }
+      client_seq = encrypted.next_sequence;
+      std::string password;  // held only for this exchange
+      const std::error_code dec_ec =
+          key->decrypt_password(as_string_view(encrypted.payload), scramble, password);
+      client_in_.consume(encrypted.wire_size);
+      if (dec_ec) {
+        backend_->broken = true;
+        append_error(client_seq, er::handshake, "08S01",
+                     "ghostgate: the password was not encrypted with the key ghostgate sent");
+        co_await write_client(out_);
+        co_return false;
+      }
+      password.push_back('\0');
+      {
+        PacketBuilder b(out_);
+        b.writer().write_string(password);
+        b.finish(backend_seq);
+      }
+      wipe(password);
+    } else if (full_auth && client_.is_tls() && !backend_->stream.is_tls() &&
         !(reply.payload.size() == 1 && reply.payload[0] == caching_sha2_request_public_key)) {
       // The client sent its password in clear (safe on its TLS link); the backend link is not
       // encrypted, so fetch the backend's public key and send it RSA-encrypted instead.
@@ -479,6 +547,7 @@ awaitable<bool> Session::relay_login(std::string scramble, std::string plugin,
       client_in_.consume(reply.wire_size);
     }
     IoResult w = co_await backend_->stream.write_all(asio::buffer(out_));
+    OPENSSL_cleanse(out_.data(), out_.size());  // may hold a password or a proof
     out_.clear();
     if (w.ec) {
       backend_->broken = true;
@@ -506,6 +575,7 @@ awaitable<Session::Outcome> Session::command_loop() {
       if (ec.category() != asio::error::get_misc_category() &&
           ec != asio::error::connection_reset && ec != asio::error::operation_aborted) {
         // Oversized or malformed: say why, then close.
+        metrics().protocol_errors.inc();
         std::uint8_t seq = 1;
         if (ec.message() == "packet too large") {
           append_error(seq, er::net_packet_too_large, "08S01",
@@ -518,9 +588,18 @@ awaitable<Session::Outcome> Session::command_loop() {
     if (packet.payload.empty()) {
       co_return Outcome::close;
     }
-    runtime_.statements_in_flight.fetch_add(1, std::memory_order_relaxed);
+    // In flight from here, unless a drain began meanwhile: the drain stores `draining` and then
+    // waits for the count to reach 0, we count and then look at `draining` (both seq_cst), so
+    // either it waits for this statement or the statement is not started and never answered.
+    runtime_.statements_in_flight.fetch_add(1);
+    if (runtime_.draining.load()) {
+      runtime_.statements_in_flight.fetch_sub(1);
+      co_return Outcome::close;
+    }
+    statement_started_ = std::chrono::steady_clock::now();
     Outcome outcome = co_await dispatch(packet);
-    runtime_.statements_in_flight.fetch_sub(1, std::memory_order_relaxed);
+    statement_started_.reset();
+    runtime_.statements_in_flight.fetch_sub(1);
     if (outcome == Outcome::close) {
       co_return outcome;
     }
@@ -548,6 +627,9 @@ awaitable<Session::Outcome> Session::dispatch(Packet packet) {
         if (stmt_id >= local_statement_base && local_statements_.count(stmt_id) != 0) {
           co_return co_await handle_local_statement(packet, cmd, stmt_id);
         }
+      }
+      if (cmd == Command::stmt_execute) {
+        metrics().statements.inc(proxy::Decision::forwarded, StatementKind::execute);
       }
       co_return co_await forward(packet, cmd);
     }
@@ -607,6 +689,7 @@ awaitable<Session::Outcome> Session::forward(Packet packet, Command cmd) {
     co_await write_client(out_);
     co_return Outcome::close;
   }
+  observe_added_latency();
   // The original bytes, unchanged (continuation frames included).
   IoResult w =
       co_await backend_->stream.write_all(asio::buffer(client_in_.data().data(), packet.wire_size));
@@ -639,6 +722,7 @@ awaitable<Session::Outcome> Session::relay_response(Command cmd, std::size_t alr
         sent += n;
       }
       if (pec) {
+        metrics().protocol_errors.inc();
         log_warn(id_, "protocol error in backend response: {}", pec.message());
         backend_->broken = true;
         co_return co_await backend_lost(sent > 0, to_error_code(pec));
@@ -759,6 +843,7 @@ awaitable<Session::Outcome> Session::handle_query(Packet packet) {
     OnlineDdlService::Decision decision = co_await service->on_query(*this, std::move(text));
     if (!decision.forward) {
       client_in_.consume(packet.wire_size);
+      observe_added_latency();
       out_.insert(out_.end(), decision.packets.begin(), decision.packets.end());
       const bool written = co_await write_client(out_);
       co_return written && !decision.close ? Outcome::ok : Outcome::close;

@@ -4,6 +4,7 @@
 // forwarded with its response relayed byte for byte, or answered by ghostgate itself (online
 // DDL suppressions, statements prepared locally).
 
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -65,6 +66,7 @@ class Session {
   enum class Outcome { ok, close };
 
   awaitable<bool> handshake();
+  void observe_added_latency();
   awaitable<bool> relay_login(std::string scramble, std::string plugin, std::uint8_t backend_seq,
                               std::uint8_t client_seq, std::string database_after = {});
   awaitable<std::unique_ptr<BackendConnection>> open_backend(std::uint8_t client_seq);
@@ -94,6 +96,9 @@ class Session {
   std::uint64_t id_;
   Stream client_;
   InBuffer client_in_;
+  // When the command being handled was read: ghostgate's own latency is measured from here to
+  // the moment it is forwarded or answered locally.
+  std::optional<std::chrono::steady_clock::time_point> statement_started_;
   std::vector<std::uint8_t> client_scratch_;
   std::vector<std::uint8_t> out_;
   std::unique_ptr<BackendConnection> backend_;

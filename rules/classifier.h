@@ -56,7 +56,7 @@ enum class RefRole : std::uint8_t {
                   // maintenance/LOCK table. Multi-table UPDATE/DELETE list every table found.
   like_source,    // CREATE TABLE t LIKE <this>
   references,     // FOREIGN KEY (..) REFERENCES <this> inside CREATE/ALTER TABLE
-  rename_from,    // RENAME TABLE <this> TO b: always followed by its rename_to
+  rename_from,    // RENAME TABLE <this> TO b: followed by its rename_to (unless `partial`)
   rename_to,      // RENAME TABLE a TO <this>; ALTER TABLE a RENAME [TO|AS] <this>
   trigger,        // CREATE/DROP TRIGGER: the trigger's own [schema.]name
   trigger_table,  // CREATE TRIGGER ... ON <this>

@@ -202,6 +202,7 @@ Token Lexer::next() {
         ++p;
       }
     }
+    bool exponent = false;
     if (p < n && (text_[p] == 'e' || text_[p] == 'E')) {
       std::size_t q = p + 1;
       if (q < n && (text_[q] == '+' || text_[q] == '-')) {
@@ -212,9 +213,12 @@ Token Lexer::next() {
           ++q;
         }
         p = q;
+        exponent = true;
       }
     }
-    if (!fraction && p < n && is_ident(text_[p])) {
+    // With an exponent it is a number whatever follows, as in MySQL's lexer: `1e+1x` is the
+    // number 1e+1 and then x (a name never contains the `+`).
+    if (!fraction && !exponent && p < n && is_ident(text_[p])) {
       // MySQL names may start with digits (`1abc`); they are names, not numbers.
       while (p < n && is_ident(text_[p])) {
         ++p;

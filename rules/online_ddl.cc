@@ -50,8 +50,18 @@ std::string apply_edits(std::string_view text, std::vector<Edit>& edits) {
       continue;  // overlapping: cannot happen with classifier spans, but never corrupt the text
     }
     out.append(text.substr(pos, e.offset - pos));
+    // Keep the replacement a token of its own: a quoted name right against another backtick
+    // would merge with it (`t``x` is the one name t`x).
+    if (!e.replacement.empty() && e.replacement.front() == '`' && !out.empty() &&
+        out.back() == '`') {
+      out.push_back(' ');
+    }
     out.append(e.replacement);
     pos = e.offset + e.length;
+    if (!e.replacement.empty() && e.replacement.back() == '`' && pos < text.size() &&
+        text[pos] == '`') {
+      out.push_back(' ');
+    }
   }
   out.append(text.substr(pos));
   return out;
@@ -64,6 +74,19 @@ Plan refuse(std::string message, std::string_view reason) {
   p.sql_state = std::string(Engine::refuse_sql_state);
   p.error_message = "ghostgate: " + std::move(message);
   p.reason = reason;
+  return p;
+}
+
+// A table name written without a database while none is selected. MySQL refuses the whole
+// statement with ER_NO_DB_ERROR; so do we, rather than send a rewrite with an unresolvable name
+// (`` or a bare name) to a pooled connection, whose own database could be any.
+Plan no_database() {
+  Plan p;
+  p.verdict = Plan::Verdict::refuse;
+  p.error_code = 1046;
+  p.sql_state = "3D000";
+  p.error_message = "No database selected";
+  p.reason = "no database selected";
   return p;
 }
 
@@ -423,6 +446,9 @@ Plan Engine::plan(const Statement& s, std::string_view current_db, const Catalog
       std::vector<std::size_t> reals;
       bool helpers = false;
       for (std::size_t i = 0; i < tables.size(); ++i) {
+        if (names[i].schema.empty() && s.kind == StatementKind::table_maintenance) {
+          return no_database();
+        }
         if (is_helper(kind_of(i))) {
           helpers = true;
         } else {
@@ -459,6 +485,9 @@ Plan Engine::plan(const Statement& s, std::string_view current_db, const Catalog
       std::vector<Step> state;
       bool changed = false;
       for (std::size_t i = 0; i < tables.size(); ++i) {
+        if (names[i].schema.empty()) {
+          return no_database();
+        }
         const TableKind k = kind_of(i);
         if (k == TableKind::trash) {
           changed = true;
@@ -512,6 +541,9 @@ Plan Engine::plan(const Statement& s, std::string_view current_db, const Catalog
     }
 
     case StatementKind::rename_table: {
+      if (s.partial) {
+        return forward;  // not understood (e.g. a pair without TO): the backend decides
+      }
       std::vector<RenamePair> pairs;
       for (std::size_t i = 0; i + 1 < tables.size(); i += 2) {
         if (tables[i].role != RefRole::rename_from || tables[i + 1].role != RefRole::rename_to) {
@@ -566,6 +598,25 @@ Plan Engine::plan(const Statement& s, std::string_view current_db, const Catalog
 
 Plan Engine::plan_rename_pairs(const Statement& s, const std::vector<RenamePair>& pairs,
                                std::string_view what) const {
+  const std::string verb(what);
+  // MySQL runs the pairs in order and fails the whole statement when a pair's source was already
+  // renamed away by an earlier pair, or its target already created by one: such a RENAME never
+  // reaches the binlog. Planned pair by pair it could, e.g., both abandon and cut over one ghost.
+  std::vector<QualifiedName> gone;     // renamed away by an earlier pair
+  std::vector<QualifiedName> created;  // renamed onto by an earlier pair
+  for (const RenamePair& pr : pairs) {
+    const bool moved = std::find(gone.begin(), gone.end(), pr.from) != gone.end();
+    if (moved || std::find(created.begin(), created.end(), pr.to) != created.end()) {
+      return refuse(verb + " renames " + quote_name(moved ? pr.from : pr.to) + " twice " +
+                        (moved ? "from" : "onto") + "; MySQL would refuse it",
+                    "refused inconsistent rename");
+    }
+    std::erase(gone, pr.to);
+    std::erase(created, pr.from);
+    gone.push_back(pr.from);
+    created.push_back(pr.to);
+  }
+
   Plan p = local(s, "rename involving helper tables");
   bool any_helper = false;
   bool cutover = false;
@@ -590,9 +641,11 @@ Plan Engine::plan_rename_pairs(const Statement& s, const std::vector<RenamePair>
     p.steps.push_back(backend_sql(std::move(sql), real_pairs.front()->to));
     real_pairs.clear();
   };
-  const std::string verb(what);
 
   for (const RenamePair& pr : pairs) {
+    if (pr.from.schema.empty() || pr.to.schema.empty()) {
+      return no_database();
+    }
     const TableKind from = pr.from_class.kind;
     TableKind to = pr.to_class.kind;
     // pt-osc's cut-to-64 old-table name has no suffix left: renaming the real table it was

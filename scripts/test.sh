@@ -1,20 +1,91 @@
 #!/usr/bin/env bash
-# Installs what is missing, builds, and runs every test (unit + integration) with ctest.
-# Exits non-zero on any failure; the last lines printed are ctest's summary.
-#   --skip-deps  --skip-build   CTEST_JOBS=2 (default)   extra args go to ctest (e.g. -L integration)
+# Installs what is missing, builds, and runs every test. Three stages, each must pass:
+#   1. the normal build (build/): unit + integration tests with ctest
+#   2. an AddressSanitizer + UndefinedBehaviorSanitizer build (build-asan/): the same tests under
+#      the sanitizers; any report (leaks at exit included) fails the run
+#   3. the libFuzzer targets (clang-14, build-fuzz/): each run briefly over its seed corpus
+# Exits non-zero if any stage fails; the last lines printed say which.
+#   --skip-deps  --skip-build  --no-sanitize  --no-fuzz   CTEST_JOBS=2 (default)
+#   extra args go to ctest (e.g. -L integration)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 skip_deps=0
 skip_build=0
+sanitize=1
+fuzz=1
 ctest_args=()
 for a in "$@"; do
   case $a in
     --skip-deps) skip_deps=1 ;;
     --skip-build) skip_build=1 ;;
+    --no-sanitize) sanitize=0 ;;
+    --no-fuzz) fuzz=0 ;;
+    -h|--help) sed -n '2,10p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) ctest_args+=("$a") ;;
   esac
 done
 BUILD_DIR=${BUILD_DIR:-build}
+ASAN_BUILD_DIR=${ASAN_BUILD_DIR:-build-asan}
+FUZZ_BUILD_DIR=${FUZZ_BUILD_DIR:-build-fuzz}
+JOBS=${CTEST_JOBS:-2}
+
 ((skip_deps)) || bash scripts/deps.sh
-((skip_build)) || BUILD_DIR=$BUILD_DIR bash scripts/build.sh
-exec ctest --test-dir "$BUILD_DIR" --output-on-failure -j "${CTEST_JOBS:-2}" "${ctest_args[@]}"
+
+failed=()
+stage() {  # stage NAME COMMAND...: runs it, records a failure, carries on
+  local name=$1
+  shift
+  echo "=== test.sh: $name"
+  local start=$SECONDS
+  if "$@"; then
+    echo "=== test.sh: $name passed ($((SECONDS - start)) s)"
+  else
+    echo "=== test.sh: $name FAILED ($((SECONDS - start)) s)"
+    failed+=("$name")
+  fi
+}
+
+run_ctest() {  # run_ctest BUILD_DIR
+  ctest --test-dir "$1" --output-on-failure -j "$JOBS" "${ctest_args[@]}"
+}
+
+if ((!skip_build)); then
+  BUILD_DIR=$BUILD_DIR bash scripts/build.sh
+fi
+stage "tests" run_ctest "$BUILD_DIR"
+
+if ((sanitize)); then
+  # Leaks are checked when each process exits; the harness fails a test whose ghostgate printed
+  # a report. Benchmarks are not built here.
+  export ASAN_OPTIONS=detect_leaks=1:halt_on_error=1:abort_on_error=0:strict_string_checks=1
+  export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+  asan_build() {
+    BUILD_DIR=$ASAN_BUILD_DIR bash scripts/build.sh -DGHOSTGATE_SANITIZE=ON -DGHOSTGATE_BENCH=OFF
+  }
+  if ((skip_build)) || asan_build; then
+    stage "tests under ASan+UBSan" run_ctest "$ASAN_BUILD_DIR"
+  else
+    failed+=("sanitizer build")
+  fi
+  unset ASAN_OPTIONS UBSAN_OPTIONS
+fi
+
+if ((fuzz)); then
+  # A standalone clang-14 + libFuzzer project (fuzz/): every target replays its seed corpus,
+  # then fuzzes a few seconds from it (scripts/fuzz.sh SECONDS runs them for longer).
+  fuzz_build() {
+    cmake -S fuzz -B "$FUZZ_BUILD_DIR" -G Ninja -DCMAKE_CXX_COMPILER=clang++-14 >/dev/null &&
+      cmake --build "$FUZZ_BUILD_DIR" -j "${JOBS_BUILD:-$(nproc)}"
+  }
+  if ((skip_build)) || fuzz_build; then
+    stage "fuzz smoke" bash scripts/fuzz_smoke.sh "$FUZZ_BUILD_DIR"
+  else
+    failed+=("fuzz build")
+  fi
+fi
+
+if ((${#failed[@]})); then
+  echo "test.sh: FAILED: ${failed[*]}"
+  exit 1
+fi
+echo "test.sh: all stages passed"

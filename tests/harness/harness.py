@@ -609,6 +609,27 @@ def deep_merge(base, extra):
     return out
 
 
+# Reports of AddressSanitizer / LeakSanitizer / UndefinedBehaviorSanitizer in a ghostgate's
+# output (a -DGHOSTGATE_SANITIZE=ON build; scripts/test.sh runs the suite with one). Any report
+# fails the test class that ran the process, and the test file's exit status.
+SANITIZER_MARKERS = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:")
+_sanitizer_reports = []
+
+
+def sanitizer_report(path):
+    """The first sanitizer report in a log file, or None."""
+    try:
+        with open(path, "rb") as f:
+            text = f.read().decode("utf-8", "replace")
+    except OSError:
+        return None
+    hits = [text.find(m) for m in SANITIZER_MARKERS if m in text]
+    if not hits:
+        return None
+    start = max(0, min(hits) - 200)
+    return f"{path}:\n{text[start:start + 6000]}"
+
+
 def ghostgate_binary():
     path = os.environ.get("GHOSTGATE_BIN") or os.path.join(REPO, "build", "ghostgate")
     if not os.access(path, os.X_OK):
@@ -643,6 +664,8 @@ class Ghostgate:
         self.stdout_file = os.path.join(self.dir, "stdout.log")
         self.certs = make_certs() if client_tls or backend_tls else None
         self.proc = None
+        # start() also waits for /readyz (best effort); False returns as soon as it listens.
+        self.wait_ready = True
 
     def __repr__(self):
         return f"Ghostgate({self.name}, port={self.port}, dir={self.dir})"
@@ -709,11 +732,32 @@ class Ghostgate:
                     f"{self.host}:{self.port}\n--- config\n{to_yaml(self.config())}\n"
                     f"--- output\n{self._output_since(offset)}\n--- log\n{tail(self.log_file)}")
             if port_accepts(self.host, self.port):
+                if self.wait_ready:
+                    self._wait_ready(deadline)
                 return
             time.sleep(0.05)
         self._cleanup()
         raise HarnessError(f"{self}: not listening on {self.host}:{self.port} after {timeout}s\n"
                            f"{self._output_since(offset)}\n{tail(self.log_file)}")
+
+    def _wait_ready(self, deadline):
+        """Until /readyz says 200 (backend reached, online-DDL state loaded): ghostgate refuses
+        statements that depend on that state before. Best effort: a test may start ghostgate
+        with its backend down on purpose, so not being ready is not an error here."""
+        import urllib.error
+        import urllib.request
+        admin = self.config().get("admin")
+        if not admin or admin == "off" or not self.admin_port:
+            return
+        url = f"http://{self.host}:{self.admin_port}/readyz"
+        while time.monotonic() < deadline and self.proc.poll() is None:
+            try:
+                with urllib.request.urlopen(url, timeout=2) as r:
+                    if r.status == 200:
+                        return
+            except (urllib.error.URLError, OSError):
+                pass
+            time.sleep(0.05)
 
     def _output_since(self, offset):
         try:
@@ -742,6 +786,7 @@ class Ghostgate:
                 self.proc.kill()
                 self.proc.wait(30)
         _unregister(self)
+        self._check_sanitizers()
         return self.proc.returncode
 
     def kill(self):
@@ -749,6 +794,12 @@ class Ghostgate:
             self.proc.kill()
             self.proc.wait(30)
         _unregister(self)
+        self._check_sanitizers()
+
+    def _check_sanitizers(self):
+        report = sanitizer_report(self.stdout_file)
+        if report and report not in _sanitizer_reports:
+            _sanitizer_reports.append(report)
 
     def restart(self, timeout=30):
         self.stop()
@@ -756,9 +807,15 @@ class Ghostgate:
 
     def _cleanup(self):
         if self.proc is not None and self.proc.poll() is None:
-            self.proc.kill()
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                self.proc.wait(30)
+            # Gracefully first, so a sanitizer build checks for leaks at exit.
+            self.proc.terminate()
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                with contextlib.suppress(subprocess.TimeoutExpired):
+                    self.proc.wait(30)
+        self._check_sanitizers()
 
     def params(self, user=None, password=None, database=None):
         p = self.backend.params(user, password, database)
@@ -869,6 +926,8 @@ class TestCase(unittest.TestCase):
     def tearDownClass(cls):
         if cls.target is not None:
             cls.target.stop()
+        if _sanitizer_reports:
+            raise AssertionError("sanitizer report from ghostgate:\n" + _sanitizer_reports[0])
 
 
 def wait_until(predicate, timeout, interval=0.1, what="condition"):
@@ -907,7 +966,12 @@ def main():
         else:
             argv.append(a)
     sys.stderr.write(f"harness: mode={mode()}\n")
-    unittest.main(argv=argv, verbosity=2)
+    program = unittest.main(argv=argv, verbosity=2, exit=False)
+    _cleanup_all()  # stops what is still running, which also collects sanitizer reports
+    for report in _sanitizer_reports:
+        sys.stderr.write(f"harness: SANITIZER REPORT in {report}\n")
+    ok = program.result.wasSuccessful() and not _sanitizer_reports
+    sys.exit(0 if ok else 1)
 
 
 # --------------------------------------------------------------------------------------------

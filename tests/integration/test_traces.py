@@ -4,10 +4,14 @@ through ghostgate onto its before.sql, and the downstream must end exactly as ex
 upstream ended: same SHOW CREATE TABLE (AUTO_INCREMENT=N aside), row count, CHECKSUM TABLE and
 ordered md5 for every real table, and no helper table or trigger left.
 
-Each trace is replayed two ways:
+Each trace is replayed three ways:
   * cli:     the `mariadb` client, statement by statement, one connection (as `mysqlbinlog | mysql`)
   * batches: pymysql with CLIENT_MULTI_STATEMENTS, each transaction sent as one batch, DDL on one
              connection and the row changes on another (as a parallel applier does)
+  * ps:      mysql-connector-c++ (tests/tools/ps_replay) with server-side prepared statements, as
+             a JDBC-style sink applies a stream: each row change PREPAREd with its values as `?`
+             parameters (typed: integers, exact decimals and dates as strings, NULL, bytes) and
+             EXECUTEd, statements cached by text; DDL, BEGIN/COMMIT prepared too
 
     /usr/bin/python3 tests/integration/test_traces.py            # through ghostgate
 """
@@ -105,6 +109,187 @@ def admin_get(gate, path):
         return r.read().decode()
 
 
+# ---- prepared-statement replay (ps mode)
+
+_HEAD = re.compile(r"\s*(?:/\*.*?\*/\s*)*([A-Za-z]+)", re.S)
+_INTRODUCER = re.compile(r"_([A-Za-z0-9]+)\s*'")
+_HEX = re.compile(r"[xX]'([0-9A-Fa-f]*)'|0x([0-9A-Fa-f]+)")
+_NUMBER = re.compile(r"-?(?:\d+\.?\d*(?:[eE][-+]?\d+)?|\.\d+(?:[eE][-+]?\d+)?)")
+_WORD = re.compile(r"[A-Za-z_$][A-Za-z0-9_$]*")
+_OTHER = re.compile(r"<=>|<=|>=|<>|!=|.", re.S)
+# What a backslash escape in a MySQL string literal means (default sql_mode).
+_ESCAPES = {"0": "\0", "'": "'", '"': '"', "b": "\b", "n": "\n", "r": "\r", "t": "\t",
+            "Z": "\x1a", "\\": "\\", "%": "\\%", "_": "\\_"}
+# After these tokens a `-` is a sign, not a minus.
+_SIGN_CONTEXT = {"=", ",", "(", "VALUES", "<", ">", "<=", ">=", "<=>", "!=", "<>"}
+
+
+def head_word(sql):
+    m = _HEAD.match(sql)
+    return m.group(1).upper() if m else ""
+
+
+def parameterize(sql):
+    """A row change with its literal values turned into `?`: (sql, [(type, bytes), ...]).
+
+    type: i/u integer (decimal text), s string (also exact decimals and dates: the server converts
+    them as it converts the literal), b bytes (hex and _binary literals), n NULL. `IS [NOT] NULL`
+    and LIMIT counts stay literal, as a sink writes them."""
+    out, params = [], []
+    i, n = 0, len(sql)
+    prev = ["", ""]  # the last two significant tokens, words upper-cased
+
+    def push(tok):
+        prev[0], prev[1] = prev[1], tok
+
+    def boundary(k):
+        return k == 0 or not (sql[k - 1].isalnum() or sql[k - 1] == "_")
+
+    while i < n:
+        c = sql[i]
+        if c.isspace():
+            out.append(c)
+            i += 1
+            continue
+        if c == "`":
+            j = i + 1
+            while True:
+                j = sql.index("`", j)
+                if j + 1 < n and sql[j + 1] == "`":
+                    j += 2
+                    continue
+                break
+            out.append(sql[i:j + 1])
+            i = j + 1
+            push("`")
+            continue
+        if sql.startswith("/*", i):
+            j = sql.index("*/", i + 2) + 2
+            out.append(sql[i:j])
+            i = j
+            continue
+        binary = False
+        m = _INTRODUCER.match(sql, i) if boundary(i) else None
+        if m:
+            binary = m.group(1).lower() == "binary"
+            i = m.end() - 1
+            c = "'"
+        if c in "'\"":
+            j, buf = i + 1, []
+            while True:
+                d = sql[j]
+                if d == "\\":
+                    buf.append(_ESCAPES.get(sql[j + 1], sql[j + 1]))
+                    j += 2
+                elif d == c and j + 1 < n and sql[j + 1] == c:
+                    buf.append(c)
+                    j += 2
+                elif d == c:
+                    break
+                else:
+                    buf.append(d)
+                    j += 1
+            params.append(("b" if binary else "s", "".join(buf).encode("utf-8")))
+            out.append("?")
+            i = j + 1
+            push("lit")
+            continue
+        m = _HEX.match(sql, i) if boundary(i) else None
+        if m:
+            params.append(("b", bytes.fromhex(m.group(1) if m.group(1) is not None
+                                              else m.group(2))))
+            out.append("?")
+            i = m.end()
+            push("lit")
+            continue
+        m = _NUMBER.match(sql, i) if boundary(i) else None
+        if m and (c != "-" or prev[1] in _SIGN_CONTEXT):
+            text = m.group(0)
+            if prev[1] == "LIMIT" or (prev[1] == "," and prev[0] == "limit-count"):
+                out.append(text)
+                push("limit-count")
+            else:
+                if re.fullmatch(r"-?\d+", text):
+                    params.append(("i" if -2**63 <= int(text) < 2**63 else "u", text.encode()))
+                else:
+                    params.append(("s", text.encode()))
+                out.append("?")
+                push("lit")
+            i = m.end()
+            continue
+        m = _WORD.match(sql, i)
+        if m:
+            word = m.group(0).upper()
+            if word == "NULL" and prev[1] not in ("IS", "NOT"):
+                params.append(("n", b""))
+                out.append("?")
+                push("lit")
+            else:
+                out.append(m.group(0))
+                push(word)
+            i = m.end()
+            continue
+        m = _OTHER.match(sql, i)
+        out.append(m.group(0))
+        i = m.end()
+        push(m.group(0))
+    return "".join(out), params
+
+
+def ps_record(mode, sql, params=()):
+    """One ps_replay input record (see tests/tools/ps_replay.cc)."""
+    data = sql.encode("utf-8")
+    rec = f"{mode} {len(data)} {len(params)}\n".encode() + data
+    for kind, value in params:
+        rec += f"{kind} {len(value)}\n".encode() + value
+    return rec
+
+
+def ps_records(statements):
+    """The ps_replay input for a trace.
+
+    Row changes are prepared with their values as parameters; every other statement is prepared
+    as it stands (MariaDB 10.11 prepares all of them: CREATE/DROP TABLE, ALTER, RENAME, CREATE
+    TRIGGER with a BEGIN...END body, DROP TRIGGER, ANALYZE, BEGIN, COMMIT). The one exception is
+    USE: MySQL cannot prepare it, so a sink switches databases with COM_INIT_DB
+    (Connection::setSchema) instead - which is what ghostgate must then track."""
+    out = [ps_record("T", "SET SESSION foreign_key_checks=0")]
+    for stmt in statements:
+        head = head_word(stmt)
+        if head == "USE":
+            db = stmt.strip()[3:].strip().rstrip(";").strip()
+            if db.startswith("`") and db.endswith("`"):
+                db = db[1:-1].replace("``", "`")
+            out.append(ps_record("U", db))
+        elif head in ("INSERT", "REPLACE", "UPDATE", "DELETE"):
+            out.append(ps_record("P", *parameterize(stmt)))
+        else:
+            out.append(ps_record("P", stmt))
+    return b"".join(out)
+
+
+_ROW_CHANGE = re.compile(r"(?:INSERT\s+INTO|REPLACE\s+INTO|UPDATE|DELETE\s+FROM)\s+"
+                         r"(?:`(?:[^`]|``)*`\.)?`((?:[^`]|``)*)`", re.I)
+
+
+def row_change_table(sql):
+    """The table a trace's row change writes to (None for anything else)."""
+    m = _ROW_CHANGE.match(sql.lstrip())
+    return m.group(1).replace("``", "`") if m else None
+
+
+def ps_replay_path():
+    """tests/tools/ps_replay: $GHOSTGATE_PS_REPLAY, else next to $GHOSTGATE_CPPCONN_CLIENT."""
+    if os.environ.get("GHOSTGATE_PS_REPLAY"):
+        return os.environ["GHOSTGATE_PS_REPLAY"]
+    client = os.environ.get("GHOSTGATE_CPPCONN_CLIENT")
+    if client:
+        cand = os.path.join(os.path.dirname(client), "ps_replay")
+        if os.access(cand, os.X_OK):
+            return cand
+    return harness.tool_path("ps_replay")
+
+
 def normalize_create(sql):
     return re.sub(r" AUTO_INCREMENT=\d+", "", sql).strip()
 
@@ -194,10 +379,34 @@ class Traces(harness.TestCase):
         ddl.close()
         rows.close()
 
+    def stmt_counters(self):
+        rows = self.standin.query("SHOW GLOBAL STATUS WHERE Variable_name IN "
+                                  "('Com_stmt_prepare', 'Com_stmt_execute')")
+        return {k: int(v) for k, v in rows}
+
+    def replay_ps(self, name):
+        statements = parse_trace(os.path.join(traces_dir(), name, "trace.sql"))
+        records = ps_records(statements)
+        p = self.target.params(database="test")
+        before = self.stmt_counters()
+        r = subprocess.run([ps_replay_path(), p["host"], str(p["port"]), p["user"], p["password"],
+                            "test"], input=records, capture_output=True, timeout=300)
+        out = r.stdout.decode(errors="replace")
+        self.assertEqual(r.returncode, 0, f"{name}: ps_replay errors:\n{out[-4000:]}"
+                         f"{r.stderr.decode(errors='replace')[-2000:]}")
+        # The row changes really reached the backend as server-side prepared statements.
+        after = self.stmt_counters()
+        real_tables, _ = parse_expected(os.path.join(traces_dir(), name, "expected.txt"))
+        row_changes = sum(1 for s in statements if row_change_table(s) in real_tables)
+        self.assertGreater(after["Com_stmt_prepare"] - before["Com_stmt_prepare"], 0, name)
+        self.assertGreaterEqual(after["Com_stmt_execute"] - before["Com_stmt_execute"],
+                                row_changes, f"{name}: prepared executions on the backend")
+
     def run_trace(self, name, how):
         with self.subTest(trace=name, how=how):
             self.load_before(name)
-            (self.replay_cli if how == "cli" else self.replay_batches)(name)
+            {"cli": self.replay_cli, "batches": self.replay_batches,
+             "ps": self.replay_ps}[how](name)
             self.check_downstream(name)
 
     def test_cli(self):
@@ -207,6 +416,10 @@ class Traces(harness.TestCase):
     def test_batches_two_connections(self):
         for name in trace_names():
             self.run_trace(name, "batches")
+
+    def test_prepared_statements(self):
+        for name in trace_names():
+            self.run_trace(name, "ps")
 
 
 if __name__ == "__main__":

@@ -240,7 +240,7 @@ TEST(Metrics, RenderingParsesBack) {
       ++statement_series;
     }
   }
-  EXPECT_EQ(statement_series, 5 * 13);
+  EXPECT_EQ(statement_series, 5 * 14);
   EXPECT_EQ(at("ghostgate_statements_total{decision=\"suppressed\",kind=\"delete\"}"), 11);
   EXPECT_EQ(at("ghostgate_statements_total{decision=\"refused\",kind=\"load_data\"}"), 1);
   EXPECT_EQ(at("ghostgate_statements_total{decision=\"forwarded\",kind=\"create_trigger\"}"), 0);

@@ -1,0 +1,9 @@
+# Online-DDL integration tests (included by tests/CMakeLists.txt).
+
+# Crash safety: ghostgate killed by failpoints (proxy/failpoint.h) during migrations, restarted,
+# the replicator resends; about 25 s.
+ghostgate_it_test(integration.online_ddl.crash integration/test_crash.py 300)
+
+# The trace replay's prepared-statement mode runs tests/tools/ps_replay (mysql-connector-c++).
+set_property(TEST integration.online_ddl.traces APPEND PROPERTY ENVIRONMENT
+  "GHOSTGATE_PS_REPLAY=$<TARGET_FILE:ps_replay>")
