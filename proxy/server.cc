@@ -155,6 +155,10 @@ int Server::run() {
            online_ddl_ ? (cfg->online_ddl.dry_run ? ", online DDL dry-run" : ", online DDL on")
                        : ", online DDL off");
   control_.run();
+  // Completions still queued here (the accept aborted by the drain, whose socket belongs to a
+  // worker's context) must run or be destroyed while the workers' contexts still exist.
+  control_.restart();
+  control_.poll();
   for (auto& w : workers_) {
     w->ctx.stop();
   }
