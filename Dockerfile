@@ -30,7 +30,7 @@ FROM debian:bookworm-slim AS runtime
 RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
       libstdc++6 libgcc-s1 libssl3 libre2-9 libyaml-cpp0.7 libspdlog1.10 libfmt9 \
-      ca-certificates curl \
+      libboost-system1.74.0 ca-certificates curl \
  && rm -rf /var/lib/apt/lists/* \
  && groupadd --system --gid 10001 ghostgate \
  && useradd --system --uid 10001 --gid ghostgate --home-dir /nonexistent --no-create-home \
