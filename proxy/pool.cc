@@ -64,14 +64,21 @@ std::shared_ptr<void> Pool::try_reserve() {
   });
 }
 
-awaitable<std::shared_ptr<void>> Pool::reserve_slot() {
+bool Pool::under_pressure() const {
+  return shared_->waiting.load(std::memory_order_relaxed) > 0 ||
+         shared_->open.load(std::memory_order_relaxed) >=
+             shared_->max_connections.load(std::memory_order_relaxed);
+}
+
+awaitable<std::shared_ptr<void>> Pool::reserve_slot(std::chrono::steady_clock::time_point not_after) {
   if (auto slot = try_reserve()) {
     co_return slot;
   }
   shared_->waiting.fetch_add(1, std::memory_order_relaxed);
   const auto deadline =
-      std::chrono::steady_clock::now() +
-      std::chrono::milliseconds(shared_->acquire_timeout_ms.load(std::memory_order_relaxed));
+      std::min(not_after, std::chrono::steady_clock::now() +
+                              std::chrono::milliseconds(
+                                  shared_->acquire_timeout_ms.load(std::memory_order_relaxed)));
   asio::steady_timer timer(ctx_);
   std::shared_ptr<void> slot;
   for (;;) {

@@ -47,8 +47,13 @@ class Pool {
   std::unique_ptr<BackendConnection> take_greeting_candidate(protocol::Capabilities preferred);
   // Reserves a slot for a new connection under the global limit, waiting up to the acquire
   // timeout (closing idle connections here or on other workers to make room). Returns the slot
-  // holder to store in the new connection's pool_slot, or nullptr on timeout.
-  awaitable<std::shared_ptr<void>> reserve_slot();
+  // holder to store in the new connection's pool_slot, or nullptr on timeout. Never waits past
+  // `not_after` (a login's deadline).
+  awaitable<std::shared_ptr<void>> reserve_slot(
+      std::chrono::steady_clock::time_point not_after = std::chrono::steady_clock::time_point::max());
+  // True when a newcomer would have to wait for a connection: someone is waiting already, or
+  // the global limit is reached.
+  bool under_pressure() const;
   // Returns a connection after its client left. Broken or surplus connections are closed.
   void give_back(std::unique_ptr<BackendConnection> conn);
   // Closes a connection (COM_QUIT in the background).

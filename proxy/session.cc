@@ -18,6 +18,73 @@ namespace {
 constexpr std::uint16_t cr_server_lost = 2013;  // what clients report for a dropped server
 constexpr std::size_t max_auth_packet = 1 << 20;
 constexpr std::uint32_t local_statement_base = 0xf0000000u;
+// How long a client that has not answered its greeting may keep the greeting's backend
+// connection while other clients wait for one (capped by timeouts.handshake).
+constexpr std::chrono::milliseconds greeting_hold{1000};
+
+// The backend connection whose scramble a client was greeted with, while the client composes
+// its answer.
+//
+// Why: the greeting must carry the scramble of a real backend connection (the backend checks
+// the client's proof), so each greeted client holds one. A socket that never answers would keep
+// it for all of timeouts.handshake, and pool.max-connections such sockets would lock every
+// newcomer out. So while the client is silent and the pool is under pressure (someone waits for
+// a slot, or the limit is reached), the connection goes back after `period`: a pooled one to the
+// idle list (only its greeting was read, nothing was sent on it), a fresh one, half-way through
+// its login, is closed and its slot freed. A client that answers afterwards gets a fresh
+// connection and an auth switch to its scramble (Session::handshake). Without pressure nothing
+// changes, and a client answering within `period` (all but the slowest) never notices: the cost
+// is one timer per login.
+//
+// All on the session's worker thread: the timer handler and the session never run at once.
+class GreetingHold {
+ public:
+  GreetingHold(Pool& pool, const asio::any_io_executor& ex,
+               std::unique_ptr<BackendConnection> conn, std::chrono::milliseconds period)
+      : state_(std::make_shared<State>(pool, ex, std::move(conn), period)) {
+    wait(state_);
+  }
+  GreetingHold(const GreetingHold&) = delete;
+  GreetingHold& operator=(const GreetingHold&) = delete;
+  // Nothing taken on the way out (an error path, the coroutine destroyed): back to the pool.
+  ~GreetingHold() { state_->pool.give_back(take()); }
+
+  // The connection, or nullptr if it went back to the pool; stops the hold.
+  std::unique_ptr<BackendConnection> take() {
+    state_->armed = false;
+    state_->timer.cancel();
+    return std::move(state_->conn);
+  }
+
+ private:
+  struct State {
+    State(Pool& p, const asio::any_io_executor& ex, std::unique_ptr<BackendConnection> c,
+          std::chrono::milliseconds d)
+        : pool(p), timer(ex), conn(std::move(c)), period(d) {}
+    Pool& pool;
+    asio::steady_timer timer;
+    std::unique_ptr<BackendConnection> conn;
+    std::chrono::milliseconds period;
+    bool armed = true;  // false once taken: a handler already queued must do nothing
+  };
+
+  static void wait(const std::shared_ptr<State>& state) {
+    state->timer.expires_after(state->period);
+    state->timer.async_wait([state](const error_code& ec) {
+      if (ec || !state->armed || !state->conn) {
+        return;
+      }
+      if (!state->pool.under_pressure()) {
+        wait(state);  // nobody needs it (yet)
+        return;
+      }
+      state->armed = false;
+      state->pool.give_back(std::move(state->conn));
+    });
+  }
+
+  std::shared_ptr<State> state_;
+};
 
 }  // namespace
 
@@ -47,12 +114,19 @@ awaitable<void> Session::run() {
   client_.socket().set_option(tcp::no_delay(true), ignored);
   bool logged_in = false;
   {
-    Watchdog watchdog(client_.socket(), config_->timeouts.handshake);
+    // The whole login, whatever it waits for (a pool slot, the backend, the client): the client
+    // socket is closed at the deadline, and the waits on the backend end by it too.
+    const auto timeout = config_->timeouts.handshake;
+    if (timeout.count() > 0) {
+      login_deadline_ = std::chrono::steady_clock::now() + timeout;
+    }
+    Watchdog watchdog(client_, timeout);
     logged_in = co_await handshake();
     if (watchdog.fired()) {
       log_info(id_, "handshake timed out");
       logged_in = false;
     }
+    login_deadline_.reset();
   }
   if (logged_in) {
     co_await command_loop();
@@ -113,6 +187,14 @@ void Session::local_error(std::vector<std::uint8_t>& out, std::uint8_t& seq, std
   // Before the client has said what it supports (a refusal before or instead of the greeting),
   // answer in the 4.1 format every client ghostgate accepts reads.
   const Capabilities caps = client_caps_ != 0 ? client_caps_ : cap::protocol_41;
+  // 2000-2999 are client-side codes (2003 can't connect, 2013 lost connection): a client builds
+  // them itself, and libmariadb rejects one arriving from a server as a malformed packet, which
+  // would hide the reason. Sent by ghostgate they become 1105 with SQLSTATE 08S01
+  // (communication link failure, the class connectors treat as a lost connection).
+  if (code >= 2000 && code < 3000) {
+    protocol::append_err(out, seq, caps, er::unknown_error, "08S01", message);
+    return;
+  }
   protocol::append_err(out, seq, caps, code, state, message);
 }
 
@@ -120,8 +202,12 @@ void Session::local_error(std::vector<std::uint8_t>& out, std::uint8_t& seq, std
 // Handshake
 
 awaitable<std::unique_ptr<BackendConnection>> Session::open_backend(std::uint8_t client_seq) {
-  std::shared_ptr<void> slot = co_await worker_.pool.reserve_slot();
+  const auto not_after = login_deadline_.value_or(std::chrono::steady_clock::time_point::max());
+  std::shared_ptr<void> slot = co_await worker_.pool.reserve_slot(not_after);
   if (!slot) {
+    if (!client_.is_open()) {
+      co_return nullptr;  // the handshake timed out meanwhile
+    }
     log_warn(id_, "no backend connection free within the acquire timeout");
     append_error(client_seq, er::con_count, "08004",
                  "ghostgate: all backend connections are busy (pool.max-connections reached)");
@@ -174,29 +260,34 @@ awaitable<bool> Session::handshake() {
   }
 
   Packet packet;
-  error_code ec =
-      co_await read_packet_exact(client_, client_in_, max_auth_packet, client_scratch_, packet);
-  if (ec) {
-    worker_.pool.give_back(std::move(conn));
-    co_return false;
-  }
-  Capabilities caps = peek_client_capabilities(packet.payload);
-  if (is_ssl_request(packet.payload, caps)) {
-    client_in_.consume(packet.wire_size);
-    if (!runtime_.client_tls) {
-      worker_.pool.give_back(std::move(conn));
-      co_return false;
+  error_code ec;
+  {
+    // Until the client has answered, the connection may go back to the pool (GreetingHold).
+    auto period = greeting_hold;
+    if (config_->timeouts.handshake.count() > 0) {
+      period = std::min(period, config_->timeouts.handshake);
     }
-    if (error_code tls_ec = co_await client_.tls_accept(*runtime_.client_tls)) {
-      log_info(id_, "client TLS handshake failed: {}", tls_ec.message());
-      worker_.pool.give_back(std::move(conn));
-      co_return false;
-    }
-    ec = co_await read_packet(client_, client_in_, max_auth_packet, client_scratch_, packet);
+    GreetingHold hold(worker_.pool, client_.socket().get_executor(), std::move(conn), period);
+    ec = co_await read_packet_exact(client_, client_in_, max_auth_packet, client_scratch_, packet);
     if (ec) {
-      worker_.pool.give_back(std::move(conn));
       co_return false;
     }
+    Capabilities caps = peek_client_capabilities(packet.payload);
+    if (is_ssl_request(packet.payload, caps)) {
+      client_in_.consume(packet.wire_size);
+      if (!runtime_.client_tls) {
+        co_return false;
+      }
+      if (error_code tls_ec = co_await client_.tls_accept(*runtime_.client_tls)) {
+        log_info(id_, "client TLS handshake failed: {}", tls_ec.message());
+        co_return false;
+      }
+      ec = co_await read_packet(client_, client_in_, max_auth_packet, client_scratch_, packet);
+      if (ec) {
+        co_return false;
+      }
+    }
+    conn = hold.take();
   }
   seq = packet.next_sequence;
   HandshakeResponse41 response;
@@ -222,16 +313,21 @@ awaitable<bool> Session::handshake() {
   std::string plugin = (client_caps_ & cap::plugin_auth) && !response.auth_plugin.empty()
                            ? response.auth_plugin
                            : std::string(native_password_plugin);
-  std::string scramble = conn->greeting.scramble;
+  std::string scramble = conn ? conn->greeting.scramble : std::string();
 
-  if (!fresh && conn->pool_key() != key) {
-    // The greeting connection was negotiated for other capabilities. Open one that fits and
-    // ask the client for a proof over that connection's scramble (an auth switch). Never a
-    // pooled one: a server that renews the scramble on COM_CHANGE_USER (MariaDB does, once the
-    // first one was used) would then ask for a second auth switch, which clients do not expect
-    // (pymysql takes the second request for the OK; libmysqlclient refuses it).
+  if (!conn || (!fresh && conn->pool_key() != key)) {
+    // The greeting connection went back to the pool while the client was silent, or it was
+    // negotiated for other capabilities. Open one that fits and ask the client for a proof
+    // over that connection's scramble (an auth switch). Never a pooled one: a server that
+    // renews the scramble on COM_CHANGE_USER (MariaDB does, once the first one was used) would
+    // then ask for a second auth switch, which clients do not expect (pymysql takes the second
+    // request for the OK; libmysqlclient refuses it).
+    if (!conn) {
+      log_debug(id_, "greeting connection released while the client was silent: auth switch");
+    }
     worker_.pool.give_back(std::move(conn));
-    if (plugin != native_password_plugin && plugin != caching_sha2_plugin) {
+    if ((plugin != native_password_plugin && plugin != caching_sha2_plugin) ||
+        !(client_caps_ & cap::plugin_auth)) {
       append_error(seq, er::handshake, "08S01",
                    "ghostgate: cannot switch this authentication plugin; please reconnect");
       co_await write_client(out_);
@@ -274,8 +370,13 @@ awaitable<bool> Session::handshake() {
         (client_caps_ & backend_->greeting.capabilities & cap::proxy_supported) |
         (response.capabilities & cap::long_password);
     backend_seq = 1;
-    auto tls_error = co_await maybe_start_backend_tls(
-        *backend_, config_->backend, runtime_.backend_tls.get(), backend_caps, backend_seq);
+    std::optional<BackendError> tls_error;
+    {
+      Watchdog watchdog(backend_->stream, login_read_timeout());
+      tls_error = co_await maybe_start_backend_tls(*backend_, config_->backend,
+                                                   runtime_.backend_tls.get(), backend_caps,
+                                                   backend_seq);
+    }
     if (tls_error) {
       log_warn(id_, "{}", tls_error->message);
       append_error(seq, tls_error->code, "HY000", "ghostgate: " + tls_error->message);
@@ -330,19 +431,45 @@ awaitable<bool> Session::handshake() {
   co_return co_await relay_login(scramble, plugin, backend_seq, seq, std::move(database_after));
 }
 
+std::chrono::milliseconds Session::login_read_timeout() const {
+  using std::chrono::milliseconds;
+  milliseconds timeout = config_->timeouts.backend_read;  // 0: none
+  if (login_deadline_) {
+    const auto left = std::chrono::duration_cast<milliseconds>(
+        *login_deadline_ - std::chrono::steady_clock::now());
+    const milliseconds bounded = std::max(left, milliseconds(1));  // 0 would mean "none"
+    timeout = timeout.count() > 0 ? std::min(timeout, bounded) : bounded;
+  }
+  return timeout;
+}
+
 // Relays the authentication exchange between client and backend until the backend says OK or
-// ERR, renumbering sequence ids (the two sides count from different starts).
+// ERR, renumbering sequence ids (the two sides count from different starts). Backend reads are
+// bounded by timeouts.backend-read and, during the client's login, by timeouts.handshake: the
+// stream is closed when they run out (the connection is broken then anyway).
 awaitable<bool> Session::relay_login(std::string scramble, std::string plugin,
                                      std::uint8_t backend_seq, std::uint8_t client_seq,
                                      std::string database_after) {
   bool cleartext_pending = false;  // caching_sha2 full auth: client TLS, backend plaintext
   for (int round = 0; round < 16; ++round) {
     Packet p;
-    error_code ec =
-        co_await read_packet(backend_->stream, backend_->in, max_auth_packet, backend_->scratch, p);
+    error_code ec;
+    {
+      Watchdog watchdog(backend_->stream, login_read_timeout());
+      ec = co_await read_packet(backend_->stream, backend_->in, max_auth_packet,
+                                backend_->scratch, p);
+      if (watchdog.fired()) {
+        ec = asio::error::timed_out;
+      }
+    }
     if (ec) {
+      // In the client's numbering (backend_lost would use the command tracker's).
       backend_->broken = true;
-      co_await backend_lost(false, ec);
+      log_warn(id_, "backend connection lost during login: {}", ec.message());
+      out_.clear();
+      append_error(client_seq, cr_server_lost, "HY000",
+                   "ghostgate: lost connection to backend (" + ec.message() + ")");
+      co_await write_client(out_);
       co_return false;
     }
     backend_seq = p.next_sequence;
@@ -417,8 +544,12 @@ awaitable<bool> Session::relay_login(std::string scramble, std::string plugin,
       Packet reply;
       error_code rec = w.ec;
       if (!rec) {
+        Watchdog watchdog(backend_->stream, login_read_timeout());
         rec = co_await read_packet(backend_->stream, backend_->in, max_auth_packet,
                                    backend_->scratch, reply);
+        if (watchdog.fired()) {
+          rec = asio::error::timed_out;
+        }
       }
       if (rec) {
         backend_->broken = true;

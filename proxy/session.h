@@ -66,6 +66,9 @@ class Session {
   enum class Outcome { ok, close };
 
   awaitable<bool> handshake();
+  // For a backend read during a login: what is left of the login deadline, and at most
+  // timeouts.backend-read; 0 for no limit.
+  std::chrono::milliseconds login_read_timeout() const;
   void observe_added_latency();
   awaitable<bool> relay_login(std::string scramble, std::string plugin, std::uint8_t backend_seq,
                               std::uint8_t client_seq, std::string database_after = {});
@@ -99,6 +102,8 @@ class Session {
   // When the command being handled was read: ghostgate's own latency is measured from here to
   // the moment it is forwarded or answered locally.
   std::optional<std::chrono::steady_clock::time_point> statement_started_;
+  // While the client logs in: when timeouts.handshake runs out.
+  std::optional<std::chrono::steady_clock::time_point> login_deadline_;
   std::vector<std::uint8_t> client_scratch_;
   std::vector<std::uint8_t> out_;
   std::unique_ptr<BackendConnection> backend_;

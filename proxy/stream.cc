@@ -88,21 +88,39 @@ bool Stream::peer_closed_or_unexpected() {
 }
 
 Watchdog::Watchdog(tcp::socket& socket, std::chrono::milliseconds timeout)
-    : timer_(socket.get_executor()), fired_(std::make_shared<bool>(false)) {
+    : timer_(socket.get_executor()), state_(std::make_shared<State>()) {
   if (timeout.count() <= 0) {
     return;
   }
   timer_.expires_after(timeout);
-  timer_.async_wait([sock = &socket, fired = fired_](const error_code& ec) {
-    // The handler runs after ~Watchdog with operation_aborted: it must not touch `sock` then.
-    if (!ec) {
-      *fired = true;
+  timer_.async_wait([sock = &socket, state = state_](const error_code& ec) {
+    // The handler may run after ~Watchdog: it must not touch `sock` then.
+    if (!ec && state->armed) {
+      state->fired = true;
       error_code ignored;
       sock->cancel(ignored);
     }
   });
 }
 
-Watchdog::~Watchdog() { timer_.cancel(); }
+Watchdog::Watchdog(Stream& stream, std::chrono::milliseconds timeout)
+    : timer_(stream.socket().get_executor()), state_(std::make_shared<State>()) {
+  if (timeout.count() <= 0) {
+    return;
+  }
+  timer_.expires_after(timeout);
+  timer_.async_wait([s = &stream, state = state_](const error_code& ec) {
+    // As above: after ~Watchdog the handler leaves `s` alone.
+    if (!ec && state->armed) {
+      state->fired = true;
+      s->close();
+    }
+  });
+}
+
+Watchdog::~Watchdog() {
+  state_->armed = false;
+  timer_.cancel();
+}
 
 }  // namespace ghostgate::proxy

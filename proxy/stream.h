@@ -45,19 +45,32 @@ class Stream {
   std::unique_ptr<asio::ssl::stream<tcp::socket>> tls_;
 };
 
-// Cancels a socket's pending operations if not disarmed within a timeout: bounds a handshake,
-// a connect, or a backend read without racing two awaitables.
+// Cancels a socket's pending operations if not disarmed within a timeout: bounds a connect or a
+// backend read without racing two awaitables.
+//
+// The Stream form closes the stream instead: a cancel reaches only what is pending at that
+// moment, so a coroutine busy elsewhere (waiting for a pool slot, on another socket) would go on
+// to read with no limit; after a close every later operation fails at once too. It also finds
+// the socket at firing time, so it survives a TLS upgrade in between. For deadlines after which
+// the stream is useless anyway (a login).
 class Watchdog {
  public:
   Watchdog(tcp::socket& socket, std::chrono::milliseconds timeout);
+  Watchdog(Stream& stream, std::chrono::milliseconds timeout);
   ~Watchdog();
   Watchdog(const Watchdog&) = delete;
   Watchdog& operator=(const Watchdog&) = delete;
-  bool fired() const { return *fired_; }
+  bool fired() const { return state_->fired; }
 
  private:
+  struct State {
+    bool fired = false;
+    // Cleared by ~Watchdog: a handler already queued (the timer expired just as the operation
+    // completed) then does nothing; cancelling the timer cannot recall it.
+    bool armed = true;
+  };
   asio::steady_timer timer_;
-  std::shared_ptr<bool> fired_;
+  std::shared_ptr<State> state_;
 };
 
 }  // namespace ghostgate::proxy

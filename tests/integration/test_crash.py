@@ -185,7 +185,10 @@ class Replicator:
                         break
                     except pymysql.err.MySQLError as e:
                         code = e.args[0] if e.args and isinstance(e.args[0], int) else None
-                        if isinstance(e, pymysql.err.InterfaceError) or code in LOST_CONNECTION:
+                        # ghostgate's own ERR for a lost backend is 1105 (SQLSTATE 08S01).
+                        backend_lost = code == 1105 and "connection to backend" in str(e)
+                        if (isinstance(e, pymysql.err.InterfaceError) or code in LOST_CONNECTION
+                                or backend_lost):
                             self.last_error = (stmt, e)
                             return False
                         self.errors.append((stmt, repr(e)))

@@ -520,13 +520,10 @@ class Hostile(harness.TestCase):
         self.assert_alive(self.gate)
         self.assert_login_works(self.gate)
 
-    @harness.expected_failure_through_gate
     def test_handshake_timeout_holds_when_the_greeting_waited_for_the_pool(self):
-        # BUG: the handshake watchdog cancels what is pending on the client socket when it
-        # fires, once. A session that was waiting for a pool slot (or connecting to the
-        # backend) at that moment has nothing pending; it greets later and then waits for the
-        # client with no limit: here until the backend drops the unanswered greeting connection
-        # (MariaDB's connect_timeout, 10 s), with a longer backend timeout for good.
+        # timeouts.handshake bounds the whole login whatever the session is doing when it runs
+        # out: also a session still waiting for a pool slot (or connecting to the backend) for
+        # its greeting must not greet later and then wait for the client with no limit.
         gate = self.extra_gate("tight", pool={"max-connections": 2, "max-idle": 2},
                                extra={"timeouts": {"handshake": "1s"}})
         silent = []
@@ -544,12 +541,11 @@ class Hostile(harness.TestCase):
                 c.sock.close()
             gate.stop()
 
-    @harness.expected_failure_through_gate
     def test_unfinished_handshakes_do_not_starve_logins(self):
-        # BUG: each connection reserves a backend connection for its greeting before the client
-        # has said anything, so pool.max-connections silent sockets lock every newcomer out
-        # (ERR 1040 after acquire-timeout) for as long as the handshake timeout, forever if
-        # the sockets are reopened.
+        # Each greeting carries the scramble of a backend connection, but a client that does not
+        # answer it must not keep that connection while others wait: pool.max-connections silent
+        # sockets must not lock newcomers out (ERR 1040 after acquire-timeout) for as long as the
+        # handshake timeout.
         gate = self.extra_gate("starve", pool={"max-connections": 4, "max-idle": 4,
                                                "acquire-timeout": "2s"},
                                extra={"timeouts": {"handshake": "8s"}})

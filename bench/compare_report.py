@@ -1,0 +1,258 @@
+#!/usr/bin/python3
+"""Turns the raw outputs of bench/compare.sh (one directory) into markdown tables.
+
+  compare_report.py DIR
+
+DIR holds, per round r:
+  sb_<workload>_<target>_r<r>.txt   sysbench's output (with --histogram=on)
+  sb_<workload>_<target>_r<r>.cpu   "<proxy cpu ticks> <mariadbd cpu ticks>" spent in the run
+  bulk_<kind>_<target>_r<r>.json    bench/bulk.py's output line
+and once:
+  memory.json                       written by compare.sh (RSS figures)
+  meta.json                         options and machine description
+
+Percentiles: sysbench 1.0 computes its one --percentile from a fixed latency histogram
+(1024 logarithmic buckets from 1 us to 100 s, about 1.8% wide). With --histogram=on it prints
+that histogram (non-empty buckets, each with its representative value), so every percentile
+is computed here from one run exactly as sysbench computes its own: the first bucket at which
+the cumulative count reaches the rounded p% of all events.
+
+Per target, the table shows medians over rounds. The ratio rows are medians over rounds of the
+ratio between two runs of the same round (seconds apart), which cancels load from other jobs
+that changes on a scale longer than a round better than a ratio of medians would.
+"""
+
+import json
+import math
+import os
+import re
+import statistics
+import sys
+
+TARGETS = ["direct", "haproxy", "ghostgate"]
+TARGET_NAMES = {"direct": "direct", "haproxy": "HAProxy", "ghostgate": "ghostgate"}
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+
+HIST_LINE = re.compile(r"^\s*([0-9.]+)\s+\|[ *]*\s(\d+)\s*$")
+QUERIES = re.compile(r"^\s*queries:\s+(\d+)\s+\(([0-9.]+) per sec\.\)")
+TRANSACTIONS = re.compile(r"^\s*transactions:\s+(\d+)\s+\(([0-9.]+) per sec\.\)")
+IGNORED = re.compile(r"^\s*ignored errors:\s+(\d+)")
+
+
+def parse_sysbench(path):
+    hist = []
+    qps = tps = None
+    queries = 0
+    ignored = 0
+    in_hist = False
+    with open(path, errors="replace") as f:
+        for line in f:
+            if line.startswith("Latency histogram"):
+                in_hist = True
+                continue
+            if in_hist:
+                m = HIST_LINE.match(line)
+                if m:
+                    hist.append((float(m.group(1)), int(m.group(2))))
+                    continue
+                if "distribution" in line:
+                    continue
+                if line.strip() == "" and not hist:
+                    continue
+                in_hist = False
+            m = QUERIES.match(line)
+            if m:
+                queries, qps = int(m.group(1)), float(m.group(2))
+            m = TRANSACTIONS.match(line)
+            if m:
+                tps = float(m.group(2))
+            m = IGNORED.match(line)
+            if m:
+                ignored = int(m.group(1))
+    if qps is None or not hist:
+        return None
+    total = sum(c for _, c in hist)
+
+    def pct(p):
+        nth = max(1, math.floor(total * p / 100.0 + 0.5))
+        cum = 0
+        for value, count in hist:
+            cum += count
+            if cum >= nth:
+                return value
+        return hist[-1][0]
+
+    return {"qps": qps, "tps": tps, "queries": queries, "ignored": ignored,
+            "p50": pct(50), "p95": pct(95), "p99": pct(99)}
+
+
+def median(xs):
+    xs = [x for x in xs if x is not None]
+    return statistics.median(xs) if xs else None
+
+
+def fmt_num(x, digits=0):
+    if x is None:
+        return "–"
+    return f"{x:,.{digits}f}"
+
+
+def fmt_ms(x):
+    if x is None:
+        return "–"
+    return f"{x:.3f}" if x < 10 else f"{x:.1f}"
+
+
+def load_json(path):
+    try:
+        with open(path) as f:
+            return json.load(f)
+    except (OSError, ValueError):
+        return None
+
+
+def main():
+    d = sys.argv[1]
+    meta = load_json(os.path.join(d, "meta.json")) or {}
+    workloads = meta.get("workloads", [])
+    runs = {}  # (workload, target) -> {round: parsed run}
+    for name in sorted(os.listdir(d)):
+        m = re.match(r"sb_(.+)_(direct|haproxy|ghostgate)_r(\d+)\.txt$", name)
+        if not m:
+            continue
+        wl, target, rnd = m.group(1), m.group(2), int(m.group(3))
+        parsed = parse_sysbench(os.path.join(d, name))
+        if parsed is None:
+            parsed = {"failed": True}
+        cpu_path = os.path.join(d, name[:-4] + ".cpu")
+        try:
+            proxy_ticks, db_ticks = (int(x) for x in open(cpu_path).read().split())
+        except (OSError, ValueError):
+            proxy_ticks = db_ticks = None
+        if not parsed.get("failed") and parsed["queries"]:
+            q = parsed["queries"]
+            parsed["proxy_us_q"] = (proxy_ticks / CLK_TCK * 1e6 / q
+                                    if proxy_ticks is not None and target != "direct" else None)
+            parsed["db_us_q"] = db_ticks / CLK_TCK * 1e6 / q if db_ticks is not None else None
+        runs.setdefault((wl, target), {})[rnd] = parsed
+        if wl not in workloads:
+            workloads.append(wl)
+
+    def paired_ratio(wl, key, base):
+        """Median over rounds of ghostgate's value / base's value in the same round."""
+        g_runs, b_runs = runs.get((wl, "ghostgate"), {}), runs.get((wl, base), {})
+        ratios = []
+        for rnd, g in g_runs.items():
+            b = b_runs.get(rnd)
+            if g.get("failed") or not b or b.get("failed"):
+                continue
+            if g.get(key) is not None and b.get(key):
+                ratios.append(g[key] / b[key])
+        return median(ratios)
+
+    out = []
+    out.append("| workload | target | QPS | p50 ms | p95 ms | p99 ms | proxy CPU µs/query "
+               "| QPS per round |")
+    out.append("|---|---|---:|---:|---:|---:|---:|---|")
+    med = {}
+    for wl in workloads:
+        label = meta.get("workload_labels", {}).get(wl, wl)
+        first = True
+        for t in TARGETS:
+            all_runs = [runs.get((wl, t), {})[k] for k in sorted(runs.get((wl, t), {}))]
+            rs = [r for r in all_runs if not r.get("failed")]
+            failed = len(all_runs) - len(rs)
+            m = {k: median([r.get(k) for r in rs]) for k in
+                 ("qps", "p50", "p95", "p99", "proxy_us_q")}
+            per_round = ", ".join(fmt_num(r["qps"]) for r in rs)
+            if failed:
+                per_round += f" ({failed} failed)"
+            out.append(f"| {label if first else ''} | {TARGET_NAMES[t]} | {fmt_num(m['qps'])} | "
+                       f"{fmt_ms(m['p50'])} | {fmt_ms(m['p95'])} | {fmt_ms(m['p99'])} | "
+                       f"{fmt_num(m['proxy_us_q'], 1) if t != 'direct' else '–'} | "
+                       f"{per_round} |")
+            first = False
+        for base, name in (("direct", "ghostgate / direct"), ("haproxy", "ghostgate / HAProxy")):
+            cells = [paired_ratio(wl, k, base) for k in ("qps", "p50", "p95", "p99")]
+            cpu = paired_ratio(wl, "proxy_us_q", base) if base == "haproxy" else None
+            out.append(f"| | *{name}* | " + " | ".join(
+                "–" if c is None else f"{c:.3f}×" for c in cells + [cpu]) + " | |")
+    print("\n".join(out))
+
+    # At 1 thread the tail is dominated by other jobs preempting one of the four processes on
+    # the path for a scheduler tick or more (a p99 of several ms). Rounds in which no run was
+    # hit that way show the proxies' own latency; the criterion is fixed in advance.
+    wl = "point_select_t1"
+    quiet = [rnd for rnd in sorted(runs.get((wl, "ghostgate"), {}))
+             if all((runs.get((wl, t), {}).get(rnd) or {}).get("p99", 99) < 1.0
+                    for t in ("haproxy", "ghostgate"))]
+    if runs.get((wl, "ghostgate")):
+        line = (f"\nUndisturbed rounds of oltp_point_select at 1 thread (the HAProxy and the "
+                f"ghostgate run both with p99 < 1 ms): {len(quiet)} of {len(runs[(wl, 'ghostgate')])}")
+        if quiet:
+            def q_ratio(key, base):
+                return median([runs[(wl, "ghostgate")][r][key] / runs[(wl, base)][r][key]
+                               for r in quiet])
+
+            def q_med(t, key):
+                return median([runs[(wl, t)][r][key] for r in quiet])
+
+            line += (". In them, median p50 direct / HAProxy / ghostgate = "
+                     f"{fmt_ms(q_med('direct', 'p50'))} / {fmt_ms(q_med('haproxy', 'p50'))} / "
+                     f"{fmt_ms(q_med('ghostgate', 'p50'))} ms, p99 = "
+                     f"{fmt_ms(q_med('direct', 'p99'))} / {fmt_ms(q_med('haproxy', 'p99'))} / "
+                     f"{fmt_ms(q_med('ghostgate', 'p99'))} ms; ghostgate / HAProxy: QPS "
+                     f"{q_ratio('qps', 'haproxy'):.3f}×, p50 {q_ratio('p50', 'haproxy'):.3f}×, "
+                     f"p99 {q_ratio('p99', 'haproxy'):.3f}×")
+        print(line + ".")
+
+    # Bulk: best of --repeat runs per round (bulk.py), median over rounds, paired ratios.
+    bulk = {}  # (kind, target) -> {round: MB/s}
+    for name in sorted(os.listdir(d)):
+        m = re.match(r"bulk_(result|load)_(direct|haproxy|ghostgate)_r(\d+)\.json$", name)
+        if m:
+            j = load_json(os.path.join(d, name))
+            if j:
+                bulk.setdefault((m.group(1), m.group(2)), {})[int(m.group(3))] = j["mb_per_s"]
+    if bulk:
+        mib = meta.get("bulk_mib", 256)
+        print()
+        print("| bulk transfer | direct MB/s | HAProxy MB/s | ghostgate MB/s | ghostgate / direct "
+              "| ghostgate / HAProxy | ghostgate per round |")
+        print("|---|---:|---:|---:|---:|---:|---|")
+        labels = {"result": f"{mib} MiB result set (1 MiB rows)",
+                  "load": f"{mib} MiB LOAD DATA LOCAL INFILE"}
+
+        def bulk_ratio(kind, base):
+            g, b = bulk.get((kind, "ghostgate"), {}), bulk.get((kind, base), {})
+            return median([g[r] / b[r] for r in g if b.get(r)])
+
+        for kind in ("result", "load"):
+            v = {t: median(list(bulk.get((kind, t), {}).values())) for t in TARGETS}
+            g_rounds = bulk.get((kind, "ghostgate"), {})
+            rounds = ", ".join(fmt_num(g_rounds[r]) for r in sorted(g_rounds))
+            rd, rh = bulk_ratio(kind, "direct"), bulk_ratio(kind, "haproxy")
+            print(f"| {labels[kind]} | {fmt_num(v['direct'])} | {fmt_num(v['haproxy'])} | "
+                  f"{fmt_num(v['ghostgate'])} | {'–' if rd is None else f'{rd:.3f}×'} | "
+                  f"{'–' if rh is None else f'{rh:.3f}×'} | {rounds} |")
+
+    mem = load_json(os.path.join(d, "memory.json"))
+    if mem:
+        n = mem["count"]
+        print()
+        print(f"| idle client connections (logged in, one `SELECT 1` each) | RSS with 0 | "
+              f"RSS with {n:,} | per connection | backend connections held | RSS after "
+              f"they left |")
+        print("|---|---:|---:|---:|---:|---:|")
+        for key, label in (("ghostgate", "ghostgate"), ("haproxy", "HAProxy")):
+            m = mem.get(key)
+            if not m:
+                continue
+            per = (m["rss_kib_n"] - m["rss_kib_0"]) / n
+            print(f"| {label} | {m['rss_kib_0']:,} KiB | {m['rss_kib_n']:,} KiB | "
+                  f"{per:.1f} KiB | {m.get('backend_conns', '–')} | "
+                  f"{m.get('rss_kib_after', 0):,} KiB |")
+
+
+if __name__ == "__main__":
+    main()

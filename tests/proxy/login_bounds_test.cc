@@ -1,0 +1,127 @@
+// What bounds a login: the Stream watchdog (closes, so a coroutine busy elsewhere when it fires
+// fails at its next read) and the pool's slot wait cut at a deadline. One io_context, real
+// loopback sockets.
+
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <memory>
+#include <optional>
+
+#include "proxy/asio.h"
+#include "proxy/pool.h"
+#include "proxy/stream.h"
+
+namespace ghostgate::proxy {
+namespace {
+
+using namespace std::chrono_literals;
+using Clock = std::chrono::steady_clock;
+
+struct SocketPair {
+  explicit SocketPair(asio::io_context& io) : a(io), b(io) {
+    tcp::acceptor acceptor(io, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
+    a.connect(acceptor.local_endpoint());
+    b = acceptor.accept();
+  }
+  tcp::socket a;
+  tcp::socket b;
+};
+
+// The session's shape: busy with something else (a pool wait) when the deadline passes, then a
+// read on the client stream, which must fail at once instead of waiting for the peer.
+awaitable<void> busy_then_read(Stream& stream, std::chrono::milliseconds busy,
+                               std::optional<error_code>& result, Clock::duration& read_took) {
+  asio::steady_timer timer(co_await asio::this_coro::executor);
+  timer.expires_after(busy);
+  error_code ignored;
+  co_await timer.async_wait(redirect(ignored));
+  std::uint8_t byte = 0;
+  const auto t0 = Clock::now();
+  IoResult r = co_await stream.read_some(asio::buffer(&byte, 1));
+  read_took = Clock::now() - t0;
+  result = r.ec;
+}
+
+TEST(StreamWatchdog, ClosesSoAReadStartedAfterTheDeadlineFails) {
+  asio::io_context io;
+  SocketPair pair(io);
+  Stream stream(std::move(pair.b));
+  std::optional<error_code> result;
+  Clock::duration read_took{};
+  auto watchdog = std::make_unique<Watchdog>(stream, 50ms);
+  asio::co_spawn(io, busy_then_read(stream, 150ms, result, read_took), asio::detached);
+  io.run_for(5s);
+  ASSERT_TRUE(result.has_value());
+  EXPECT_TRUE(*result);  // failed, not a byte
+  EXPECT_TRUE(watchdog->fired());
+  EXPECT_FALSE(stream.is_open());
+  EXPECT_LT(read_took, 1s);
+}
+
+TEST(StreamWatchdog, DisarmedInTimeLeavesTheStreamOpen) {
+  asio::io_context io;
+  SocketPair pair(io);
+  Stream stream(std::move(pair.b));
+  {
+    Watchdog watchdog(stream, 50ms);
+  }
+  io.run_for(150ms);
+  EXPECT_TRUE(stream.is_open());
+}
+
+TEST(StreamWatchdog, ZeroMeansNoLimit) {
+  asio::io_context io;
+  SocketPair pair(io);
+  Stream stream(std::move(pair.b));
+  Watchdog watchdog(stream, 0ms);
+  io.run_for(100ms);
+  EXPECT_FALSE(watchdog.fired());
+  EXPECT_TRUE(stream.is_open());
+}
+
+awaitable<void> reserve(Pool& pool, Clock::time_point not_after, bool& got,
+                        Clock::duration& took) {
+  const auto t0 = Clock::now();
+  std::shared_ptr<void> slot = co_await pool.reserve_slot(not_after);
+  took = Clock::now() - t0;
+  got = slot != nullptr;
+}
+
+TEST(PoolReserve, WaitEndsAtTheDeadlineBeforeTheAcquireTimeout) {
+  asio::io_context io;
+  auto shared = std::make_shared<PoolShared>();
+  shared->max_connections = 1;
+  shared->acquire_timeout_ms = 10000;
+  Pool pool(io, shared);
+  EXPECT_FALSE(pool.under_pressure());
+  bool first = false;
+  bool second = true;
+  Clock::duration took{};
+  Clock::duration took2{};
+  asio::co_spawn(io, reserve(pool, Clock::time_point::max(), first, took), asio::detached);
+  io.run_for(50ms);
+  // `first` dropped its slot when the coroutine ended; hold one for real.
+  std::shared_ptr<void> held;
+  asio::co_spawn(
+      io,
+      [](Pool& p, std::shared_ptr<void>& out) -> awaitable<void> {
+        out = co_await p.reserve_slot();
+      }(pool, held),
+      asio::detached);
+  io.restart();
+  io.run_for(50ms);
+  ASSERT_TRUE(held);
+  EXPECT_TRUE(pool.under_pressure());
+  asio::co_spawn(io, reserve(pool, Clock::now() + 100ms, second, took2), asio::detached);
+  io.restart();
+  io.run_for(3s);
+  EXPECT_TRUE(first);
+  EXPECT_FALSE(second);
+  EXPECT_GE(took2, 90ms);
+  EXPECT_LT(took2, 2s);
+  EXPECT_EQ(shared->waiting.load(), 0u);
+}
+
+}  // namespace
+}  // namespace ghostgate::proxy
