@@ -7,3 +7,6 @@ ghostgate_it_test(integration.online_ddl.crash integration/test_crash.py 300)
 # The trace replay's prepared-statement mode runs tests/tools/ps_replay (mysql-connector-c++).
 set_property(TEST integration.online_ddl.traces APPEND PROPERTY ENVIRONMENT
   "GHOSTGATE_PS_REPLAY=$<TARGET_FILE:ps_replay>")
+
+# A long cut-over DDL blocks neither other tables' row changes nor their cut-overs.
+ghostgate_it_test(integration.online_ddl.concurrency integration/test_online_ddl_concurrency.py 180)
