@@ -168,8 +168,9 @@ void OnlineDdlService::replace_rules(rules::TableRules rules) {
   quick_engine_.store(engine_.get(), std::memory_order_release);
 }
 
-std::optional<std::string> OnlineDdlService::use_statement_db(std::string_view sql) {
+std::optional<std::string> OnlineDdlService::forwarded_without_engine(std::string_view sql) {
   Statement s = rules::classify(sql);
+  metrics().statements.inc(proxy::Decision::forwarded, metric_kind(s.kind));
   if (s.kind != rules::StatementKind::use) {
     return std::nullopt;
   }

@@ -74,8 +74,9 @@ class OnlineDdlService {
   };
   const Counters& counters() const { return counters_; }
 
-  // `USE db` as a single statement: the database, else nullopt.
-  static std::optional<std::string> use_statement_db(std::string_view sql);
+  // With online DDL off: counts a text statement as forwarded, by its kind (the first statement
+  // of a batch); for `USE db` as a single statement returns the database, else nullopt.
+  static std::optional<std::string> forwarded_without_engine(std::string_view sql);
 
  private:
   class CachedCatalog;

@@ -981,7 +981,7 @@ awaitable<Session::Outcome> Session::handle_query(Packet packet) {
     }
     use_db = std::move(decision.use_db);
   } else if (service == nullptr) {
-    use_db = OnlineDdlService::use_statement_db(sql);
+    use_db = OnlineDdlService::forwarded_without_engine(sql);
   }
   Outcome o = co_await forward(packet, Command::query);
   if (o == Outcome::ok && use_db && !tracker_.ended_with_error()) {

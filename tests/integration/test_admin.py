@@ -743,7 +743,7 @@ class Endpoints(OpsTestCase):
         conn.close()  # COM_QUIT
         harness.wait_until(lambda: scrape(self.gate).value(
             "ghostgate_client_connections_active") == before.value(
-            "ghostgate_client_connections_active"), 10, what="session closed")
+            "ghostgate_client_connections_active"), 30, what="session closed")
         after = scrape(self.gate)
         # Exactly the bytes the client wrote and read on its socket (handshake included).
         self.assertEqual(after.value("ghostgate_client_received_bytes_total") -
@@ -753,6 +753,28 @@ class Endpoints(OpsTestCase):
         # One latency observation per statement at least (20 statements were forwarded).
         self.assertGreaterEqual(after.value("ghostgate_added_latency_seconds_count") -
                                 before.value("ghostgate_added_latency_seconds_count"), 20)
+
+    def test_statements_counted_with_online_ddl_off(self):
+        gate = self.show_logs_of(start_gate(self.standin, name="gate-noddl",
+                                            **{"online-ddl": False}))
+        self.addCleanup(gate.stop)
+        self.standin.query("CREATE TABLE IF NOT EXISTS test_ops.noddl (id INT PRIMARY KEY)")
+        self.standin.query("DELETE FROM test_ops.noddl")
+        before = scrape(gate)
+        conn = gate.connect(database="test_ops", autocommit=True)
+        with conn.cursor() as cur:
+            for i in range(5):
+                cur.execute("INSERT INTO noddl VALUES (%s)", (i,))
+            for _ in range(3):
+                cur.execute("SELECT COUNT(*) FROM noddl")
+        conn.close()
+        after = scrape(gate)
+        changed = {k: after.by_decision_kind()[k] - v for k, v in before.by_decision_kind().items()
+                   if after.by_decision_kind()[k] != v}
+        # pymysql sends nothing else after its login with autocommit already on.
+        self.assertEqual(changed.get(("forwarded", "insert")), 5, changed)
+        self.assertGreaterEqual(changed.get(("forwarded", "other"), 0), 3, changed)
+        self.assertEqual({k for k in changed if k[0] != "forwarded"}, set(), changed)
 
     def test_refused_over_max_connections(self):
         gate = self.show_logs_of(start_gate(self.standin, name="gate-max2",
