@@ -505,7 +505,7 @@ awaitable<OnlineDdlService::StatementResult> OnlineDdlService::run_statement(
     log_info(session.id(), "online-ddl dry-run: would {} {} kind={} tables={} digest={} ({})",
              plan.verdict == Plan::Verdict::refuse ? "refuse" : "answer locally",
              plan.steps.empty() ? "(suppress)" : "(with state changes)",
-             static_cast<int>(stmt.kind), tables, id, plan.reason);
+             label(metric_kind(stmt.kind)), tables, id, plan.reason);
     result.forwarded = true;
     co_return result;
   }
@@ -673,7 +673,8 @@ awaitable<OnlineDdlService::Decision> OnlineDdlService::on_query(Session& sessio
         log_info(session.id(),
                  "online-ddl dry-run: would {} kind={} tables={} digest={} ({}); forwarded",
                  plan.verdict == Plan::Verdict::refuse ? "refuse" : "answer locally",
-                 static_cast<int>(s.kind), describe_tables(s, sim_db), digest(s.text), plan.reason);
+                 label(metric_kind(s.kind)), describe_tables(s, sim_db), digest(s.text),
+                 plan.reason);
       }
       metrics().statements.inc(proxy::Decision::forwarded, metric_kind(s.kind));
     }

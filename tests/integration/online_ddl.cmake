@@ -10,3 +10,6 @@ set_property(TEST integration.online_ddl.traces APPEND PROPERTY ENVIRONMENT
 
 # A long cut-over DDL blocks neither other tables' row changes nor their cut-overs.
 ghostgate_it_test(integration.online_ddl.concurrency integration/test_online_ddl_concurrency.py 180)
+
+# dry-run: everything forwarded (downstream = direct replay), decisions only logged.
+ghostgate_it_test(integration.online_ddl.dry_run integration/test_dry_run.py 180)
