@@ -105,8 +105,21 @@ awaitable<std::shared_ptr<void>> Pool::reserve_slot(std::chrono::steady_clock::t
   co_return slot;
 }
 
+void Pool::close() {
+  closed_ = true;
+  while (!idle_.empty()) {
+    idle_.front()->stream.close();
+    idle_.pop_front();
+    shared_->idle.fetch_sub(1, std::memory_order_relaxed);
+  }
+}
+
 void Pool::give_back(std::unique_ptr<BackendConnection> conn) {
   if (!conn) {
+    return;
+  }
+  if (closed_) {
+    conn->stream.close();
     return;
   }
   if (conn->broken || conn->not_reusable || !conn->authenticated || !conn->stream.is_open() ||
@@ -127,7 +140,7 @@ void Pool::discard(std::unique_ptr<BackendConnection> conn) {
   if (!conn) {
     return;
   }
-  if (conn->broken || !conn->authenticated) {
+  if (closed_ || conn->broken || !conn->authenticated) {
     conn->stream.close();
     return;  // the slot is released with the connection
   }

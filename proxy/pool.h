@@ -65,6 +65,9 @@ class Pool {
   void start();
   // Closes every idle connection (shutdown, or a peer asking for room).
   void close_idle(std::size_t max_count = SIZE_MAX);
+  // Shutdown: closes the idle connections at once; from now on every connection handed back
+  // is closed on the spot (nothing is queued on the worker's context, which is going away).
+  void close();
   std::size_t idle_count() const { return idle_.size(); }
   PoolShared& shared() { return *shared_; }
 
@@ -77,6 +80,7 @@ class Pool {
   std::shared_ptr<PoolShared> shared_;
   std::deque<std::unique_ptr<BackendConnection>> idle_;  // most recently returned at the back
   std::vector<Pool*> peers_;
+  bool closed_ = false;
 };
 
 }  // namespace ghostgate::proxy

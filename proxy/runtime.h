@@ -48,9 +48,21 @@ struct Runtime {
 
 struct Worker {
   Worker(unsigned index, std::shared_ptr<PoolShared> shared)
-      : index(index), ctx(1), pool(ctx, std::move(shared)) {}
+      : index(index),
+        ctx_owner(std::make_unique<asio::io_context>(1)),
+        ctx(*ctx_owner),
+        pool(ctx, std::move(shared)) {}
+  // The context goes first, while the pool still exists: destroying it destroys the sessions'
+  // suspended coroutines, whose clean-up hands connections back to the (closed) pool.
+  ~Worker() {
+    pool.close();
+    ctx_owner.reset();
+  }
+  Worker(const Worker&) = delete;
+  Worker& operator=(const Worker&) = delete;
   unsigned index;
-  asio::io_context ctx;
+  std::unique_ptr<asio::io_context> ctx_owner;
+  asio::io_context& ctx;
   Pool pool;
   // The capabilities of the last client that logged in here: idle connections with this key
   // are the best guess for greeting the next client before it says what it wants.
