@@ -149,15 +149,14 @@ std::unique_ptr<RsaKeyPair> RsaKeyPair::generate(unsigned bits) {
 
 RsaKeyPair::~RsaKeyPair() { EVP_PKEY_free(key_); }
 
-std::error_code RsaKeyPair::decrypt_password(std::string_view ciphertext,
-                                             std::string_view scramble,
+std::error_code RsaKeyPair::decrypt_password(std::string_view ciphertext, std::string_view scramble,
                                              std::string& password) const {
   password.clear();
   if (scramble.empty() || ciphertext.empty()) {
     return Errc::malformed;
   }
-  std::unique_ptr<EVP_PKEY_CTX, decltype(&EVP_PKEY_CTX_free)> ctx(
-      EVP_PKEY_CTX_new(key_, nullptr), EVP_PKEY_CTX_free);
+  std::unique_ptr<EVP_PKEY_CTX, decltype(&EVP_PKEY_CTX_free)> ctx(EVP_PKEY_CTX_new(key_, nullptr),
+                                                                  EVP_PKEY_CTX_free);
   const auto* in = reinterpret_cast<const unsigned char*>(ciphertext.data());
   std::size_t len = 0;
   if (!ctx || EVP_PKEY_decrypt_init(ctx.get()) <= 0 ||

@@ -62,8 +62,7 @@ awaitable<error_code> read_packet(Stream& stream, InBuffer& in, std::size_t max_
 }
 
 awaitable<error_code> read_packet_exact(Stream& stream, InBuffer& in, std::size_t max_payload,
-                                        std::vector<std::uint8_t>& scratch,
-                                        protocol::Packet& out) {
+                                        std::vector<std::uint8_t>& scratch, protocol::Packet& out) {
   for (;;) {
     const std::error_code pec = protocol::next_packet(in.data(), max_payload, scratch, out);
     if (!pec) {

@@ -46,8 +46,7 @@ awaitable<error_code> read_packet(Stream& stream, InBuffer& in, std::size_t max_
 // upgrade (SSLRequest), whose sender goes on with the TLS handshake without waiting, so bytes
 // read ahead here would be lost to the TLS layer. Single-frame packets only.
 awaitable<error_code> read_packet_exact(Stream& stream, InBuffer& in, std::size_t max_payload,
-                                        std::vector<std::uint8_t>& scratch,
-                                        protocol::Packet& out);
+                                        std::vector<std::uint8_t>& scratch, protocol::Packet& out);
 
 // Converts a protocol error into the proxy's error_code type.
 error_code to_error_code(std::error_code ec);

@@ -70,15 +70,16 @@ bool Pool::under_pressure() const {
              shared_->max_connections.load(std::memory_order_relaxed);
 }
 
-awaitable<std::shared_ptr<void>> Pool::reserve_slot(std::chrono::steady_clock::time_point not_after) {
+awaitable<std::shared_ptr<void>> Pool::reserve_slot(
+    std::chrono::steady_clock::time_point not_after) {
   if (auto slot = try_reserve()) {
     co_return slot;
   }
   shared_->waiting.fetch_add(1, std::memory_order_relaxed);
-  const auto deadline =
-      std::min(not_after, std::chrono::steady_clock::now() +
-                              std::chrono::milliseconds(
-                                  shared_->acquire_timeout_ms.load(std::memory_order_relaxed)));
+  const auto deadline = std::min(
+      not_after,
+      std::chrono::steady_clock::now() +
+          std::chrono::milliseconds(shared_->acquire_timeout_ms.load(std::memory_order_relaxed)));
   asio::steady_timer timer(ctx_);
   std::shared_ptr<void> slot;
   for (;;) {

@@ -49,8 +49,8 @@ class Pool {
   // timeout (closing idle connections here or on other workers to make room). Returns the slot
   // holder to store in the new connection's pool_slot, or nullptr on timeout. Never waits past
   // `not_after` (a login's deadline).
-  awaitable<std::shared_ptr<void>> reserve_slot(
-      std::chrono::steady_clock::time_point not_after = std::chrono::steady_clock::time_point::max());
+  awaitable<std::shared_ptr<void>> reserve_slot(std::chrono::steady_clock::time_point not_after =
+                                                    std::chrono::steady_clock::time_point::max());
   // True when a newcomer would have to wait for a connection: someone is waiting already, or
   // the global limit is reached.
   bool under_pressure() const;

@@ -39,8 +39,8 @@ constexpr std::chrono::milliseconds greeting_hold{1000};
 // All on the session's worker thread: the timer handler and the session never run at once.
 class GreetingHold {
  public:
-  GreetingHold(Pool& pool, const asio::any_io_executor& ex,
-               std::unique_ptr<BackendConnection> conn, std::chrono::milliseconds period)
+  GreetingHold(Pool& pool, const asio::any_io_executor& ex, std::unique_ptr<BackendConnection> conn,
+               std::chrono::milliseconds period)
       : state_(std::make_shared<State>(pool, ex, std::move(conn), period)) {
     wait(state_);
   }
@@ -165,8 +165,7 @@ awaitable<bool> Session::write_client(Bytes bytes) {
 
 void Session::observe_added_latency() {
   if (statement_started_) {
-    metrics().added_latency_seconds.observe(std::chrono::steady_clock::now() -
-                                            *statement_started_);
+    metrics().added_latency_seconds.observe(std::chrono::steady_clock::now() - *statement_started_);
     statement_started_.reset();
   }
 }
@@ -373,9 +372,8 @@ awaitable<bool> Session::handshake() {
     std::optional<BackendError> tls_error;
     {
       Watchdog watchdog(backend_->stream, login_read_timeout());
-      tls_error = co_await maybe_start_backend_tls(*backend_, config_->backend,
-                                                   runtime_.backend_tls.get(), backend_caps,
-                                                   backend_seq);
+      tls_error = co_await maybe_start_backend_tls(
+          *backend_, config_->backend, runtime_.backend_tls.get(), backend_caps, backend_seq);
     }
     if (tls_error) {
       log_warn(id_, "{}", tls_error->message);
@@ -435,8 +433,8 @@ std::chrono::milliseconds Session::login_read_timeout() const {
   using std::chrono::milliseconds;
   milliseconds timeout = config_->timeouts.backend_read;  // 0: none
   if (login_deadline_) {
-    const auto left = std::chrono::duration_cast<milliseconds>(
-        *login_deadline_ - std::chrono::steady_clock::now());
+    const auto left = std::chrono::duration_cast<milliseconds>(*login_deadline_ -
+                                                               std::chrono::steady_clock::now());
     const milliseconds bounded = std::max(left, milliseconds(1));  // 0 would mean "none"
     timeout = timeout.count() > 0 ? std::min(timeout, bounded) : bounded;
   }
@@ -456,8 +454,8 @@ awaitable<bool> Session::relay_login(std::string scramble, std::string plugin,
     error_code ec;
     {
       Watchdog watchdog(backend_->stream, login_read_timeout());
-      ec = co_await read_packet(backend_->stream, backend_->in, max_auth_packet,
-                                backend_->scratch, p);
+      ec = co_await read_packet(backend_->stream, backend_->in, max_auth_packet, backend_->scratch,
+                                p);
       if (watchdog.fired()) {
         ec = asio::error::timed_out;
       }
@@ -614,8 +612,8 @@ awaitable<bool> Session::relay_login(std::string scramble, std::string plugin,
       co_return false;
     }
     client_seq = reply.next_sequence;
-    if (full_auth && !client_.is_tls() && backend_->stream.is_tls() &&
-        reply.payload.size() == 1 && reply.payload[0] == caching_sha2_request_public_key) {
+    if (full_auth && !client_.is_tls() && backend_->stream.is_tls() && reply.payload.size() == 1 &&
+        reply.payload[0] == caching_sha2_request_public_key) {
       // A plain-text client asks for the server's public key; the backend link is TLS, where a
       // key request is not allowed (TiDB has none at all). Give the client ghostgate's own key,
       // decrypt its password, and send it in clear over the TLS link, as a TLS client would.
@@ -636,8 +634,8 @@ awaitable<bool> Session::relay_login(std::string scramble, std::string plugin,
       Packet encrypted;
       error_code rec = co_await write_client(out_) ? error_code{} : asio::error::broken_pipe;
       if (!rec) {
-        rec = co_await read_packet(client_, client_in_, max_auth_packet, client_scratch_,
-                                   encrypted);
+        rec =
+            co_await read_packet(client_, client_in_, max_auth_packet, client_scratch_, encrypted);
       }
       if (rec) {
         backend_->broken = true;
@@ -663,7 +661,8 @@ awaitable<bool> Session::relay_login(std::string scramble, std::string plugin,
       }
       wipe(password);
     } else if (full_auth && client_.is_tls() && !backend_->stream.is_tls() &&
-        !(reply.payload.size() == 1 && reply.payload[0] == caching_sha2_request_public_key)) {
+               !(reply.payload.size() == 1 &&
+                 reply.payload[0] == caching_sha2_request_public_key)) {
       // The client sent its password in clear (safe on its TLS link); the backend link is not
       // encrypted, so fetch the backend's public key and send it RSA-encrypted instead.
       client_scratch_.assign(reply.payload.begin(), reply.payload.end());

@@ -1,13 +1,14 @@
 // UploadScanner (the lead's LOCAL INFILE upload pass-through) on the upload the MariaDB capture
 // sent, in every chunking, and on a 16 MiB chunk whose closing empty frame is not the end.
 
+#include "protocol/packet_scanner.h"
+
 #include <gtest/gtest.h>
 
 #include "protocol/constants.h"
 #include "protocol/frame.h"
 #include "protocol/golden_mariadb.h"
 #include "protocol/local_infile.h"
-#include "protocol/packet_scanner.h"
 #include "protocol/test_util.h"
 
 namespace ghostgate::protocol {

@@ -63,9 +63,7 @@ TEST(StreamWatchdog, DisarmedInTimeLeavesTheStreamOpen) {
   asio::io_context io;
   SocketPair pair(io);
   Stream stream(std::move(pair.b));
-  {
-    Watchdog watchdog(stream, 50ms);
-  }
+  { Watchdog watchdog(stream, 50ms); }
   io.run_for(150ms);
   EXPECT_TRUE(stream.is_open());
 }
@@ -80,8 +78,7 @@ TEST(StreamWatchdog, ZeroMeansNoLimit) {
   EXPECT_TRUE(stream.is_open());
 }
 
-awaitable<void> reserve(Pool& pool, Clock::time_point not_after, bool& got,
-                        Clock::duration& took) {
+awaitable<void> reserve(Pool& pool, Clock::time_point not_after, bool& got, Clock::duration& took) {
   const auto t0 = Clock::now();
   std::shared_ptr<void> slot = co_await pool.reserve_slot(not_after);
   took = Clock::now() - t0;

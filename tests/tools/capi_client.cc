@@ -185,12 +185,12 @@ void long_data(MYSQL* m) {
   }
   check(mysql_stmt_affected_rows(s) == 1, "long data insert affected 1 row");
   mysql_stmt_close(s);
-  check(scalar(m, "SELECT LENGTH(b) FROM capi_blobs WHERE id = 7") ==
-            std::to_string(expected.size()),
-        "long data length");
-  check(scalar(m, "SELECT SUBSTRING(b, 300 * 1024 * 3 + 1, 3) FROM capi_blobs WHERE id = 7") ==
-            "ddd",
-        "long data chunks in order");
+  check(
+      scalar(m, "SELECT LENGTH(b) FROM capi_blobs WHERE id = 7") == std::to_string(expected.size()),
+      "long data length");
+  check(
+      scalar(m, "SELECT SUBSTRING(b, 300 * 1024 * 3 + 1, 3) FROM capi_blobs WHERE id = 7") == "ddd",
+      "long data chunks in order");
 }
 
 void binary_types(MYSQL* m) {
@@ -263,10 +263,10 @@ void binary_types(MYSQL* m) {
     die(s, "execute typed insert");
   }
   mysql_stmt_close(s);
-  const std::string stored = scalar(
-      m,
-      "SELECT CONCAT_WS('|', t, s, i, b, f, d, dec1, dt, da, tm, v, IFNULL(n, 'null')) "
-      "FROM capi_types");
+  const std::string stored =
+      scalar(m,
+             "SELECT CONCAT_WS('|', t, s, i, b, f, d, dec1, dt, da, tm, v, IFNULL(n, 'null')) "
+             "FROM capi_types");
   check(stored ==
             "-100|-30000|2000000000|18446744073709551615|1.5|-2.25e100|"
             "-12345678901234.123456|2024-02-29 23:59:58.123456|1999-12-31|-100:59:58.999|"
@@ -311,8 +311,8 @@ void binary_types(MYSQL* m) {
   check(ot == -100 && ob == big && od == d, "binary integers and double");
   check(odt.year == 2024 && odt.day == 29 && odt.second_part == 123456, "binary datetime");
   check(otm.neg == 1 && otm.hour == 100 && otm.second_part == 999000,
-        "binary negative time: " + std::to_string(otm.neg) + " " + std::to_string(otm.hour) +
-            " " + std::to_string(otm.second_part));
+        "binary negative time: " + std::to_string(otm.neg) + " " + std::to_string(otm.hour) + " " +
+            std::to_string(otm.second_part));
   check(std::string(ov, ov_len) == v, "binary string");
   check(on_null == 1, "binary NULL");
   check(mysql_stmt_fetch(q) == MYSQL_NO_DATA, "one typed row");
@@ -388,8 +388,7 @@ void commands(MYSQL* m, const char* db, const char* other_user, const char* othe
         std::string("COM_CHANGE_USER: ") + mysql_error(m));
   check(scalar(m, "SELECT SUBSTRING_INDEX(CURRENT_USER(), '@', 1)") == other_user,
         "current user after change");
-  check(mysql_change_user(m, other_user, "wrong-password", db) != 0 &&
-            mysql_errno(m) == 1045,
+  check(mysql_change_user(m, other_user, "wrong-password", db) != 0 && mysql_errno(m) == 1045,
         "COM_CHANGE_USER with a wrong password is refused with 1045");
 }
 
@@ -422,9 +421,9 @@ int main(int argc, char** argv) {
   }
   check(mysql_select_db(m2, db) == 0, "COM_INIT_DB");
   check(scalar(m2, "SELECT DATABASE()") == db, "database after COM_INIT_DB");
-  check(mysql_select_db(m2, "test_no_such_database") != 0 && mysql_errno(m2) == 1049,
-        "COM_INIT_DB to a missing database is refused with 1049: " +
-            std::to_string(mysql_errno(m2)));
+  check(
+      mysql_select_db(m2, "test_no_such_database") != 0 && mysql_errno(m2) == 1049,
+      "COM_INIT_DB to a missing database is refused with 1049: " + std::to_string(mysql_errno(m2)));
   mysql_close(m2);
 
   std::cout << checks << " checks, " << failures << " failures\n";
