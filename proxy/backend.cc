@@ -1,5 +1,6 @@
 #include "proxy/backend.h"
 
+#include <array>
 #include <atomic>
 
 #include "protocol/auth.h"
@@ -383,7 +384,17 @@ awaitable<void> quit_backend(BackendConnection& conn) {
     b.writer().write_u8(static_cast<std::uint8_t>(protocol::Command::quit));
     b.finish(seq);
     Watchdog watchdog(conn.stream.socket(), std::chrono::milliseconds(1000));
-    co_await conn.stream.write_all(asio::buffer(out));
+    IoResult w = co_await conn.stream.write_all(asio::buffer(out));
+    // Wait (within the same second) for the backend to close its side: the pool slot is freed
+    // with this connection, and until the backend has really let go it still counts against
+    // its max_connections, so a new connection opened in its place would exceed the limit.
+    std::array<std::uint8_t, 256> sink{};
+    while (!w.ec && conn.stream.is_open()) {
+      IoResult r = co_await conn.stream.read_some(asio::buffer(sink));
+      if (r.ec) {
+        break;
+      }
+    }
   }
   conn.stream.close();
 }

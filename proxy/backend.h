@@ -88,7 +88,7 @@ struct QueryResult {
 awaitable<QueryResult> run_query(BackendConnection& conn, std::string sql,
                                  std::chrono::milliseconds timeout);
 
-// Sends COM_QUIT and closes.
+// Sends COM_QUIT, waits (at most a second) for the backend to close its side, and closes.
 awaitable<void> quit_backend(BackendConnection& conn);
 
 // Quotes a MySQL identifier with backticks.

@@ -75,23 +75,48 @@ awaitable<std::shared_ptr<void>> Pool::reserve_slot(
   if (auto slot = try_reserve()) {
     co_return slot;
   }
+  GreetingSource got = co_await wait_for_room(not_after, nullptr);
+  co_return std::move(got.slot);
+}
+
+awaitable<Pool::GreetingSource> Pool::acquire_for_greeting(
+    protocol::Capabilities preferred, std::chrono::steady_clock::time_point not_after) {
+  GreetingSource got;
+  if ((got.idle = take_greeting_candidate(preferred))) {
+    co_return got;
+  }
+  if ((got.slot = try_reserve())) {
+    co_return got;
+  }
+  got = co_await wait_for_room(not_after, &preferred);
+  co_return got;
+}
+
+awaitable<Pool::GreetingSource> Pool::wait_for_room(std::chrono::steady_clock::time_point not_after,
+                                                    const protocol::Capabilities* reuse) {
   shared_->waiting.fetch_add(1, std::memory_order_relaxed);
   const auto deadline = std::min(
       not_after,
       std::chrono::steady_clock::now() +
           std::chrono::milliseconds(shared_->acquire_timeout_ms.load(std::memory_order_relaxed)));
+  const auto ask_peers_at = std::chrono::steady_clock::now() + std::chrono::milliseconds(20);
   asio::steady_timer timer(ctx_);
-  std::shared_ptr<void> slot;
+  GreetingSource got;
   for (;;) {
-    // Make room: our own idle connections first, then ask the other workers for one.
+    if (reuse != nullptr && (got.idle = take_greeting_candidate(*reuse))) {
+      break;
+    }
+    // Make room: our own idle connections first, then ask the other workers for one. A
+    // greeting waits a little first for a connection of this worker to come back: closing a
+    // peer's idle one to open a new one here is churn when both are busy.
     if (!idle_.empty()) {
       close_idle(1);
-    } else {
+    } else if (reuse == nullptr || std::chrono::steady_clock::now() >= ask_peers_at) {
       for (Pool* peer : peers_) {
         asio::post(peer->ctx_, [peer] { peer->close_idle(1); });
       }
     }
-    if ((slot = try_reserve())) {
+    if ((got.slot = try_reserve())) {
       break;
     }
     if (std::chrono::steady_clock::now() >= deadline) {
@@ -103,7 +128,7 @@ awaitable<std::shared_ptr<void>> Pool::reserve_slot(
     co_await timer.async_wait(redirect(ec));
   }
   shared_->waiting.fetch_sub(1, std::memory_order_relaxed);
-  co_return slot;
+  co_return got;
 }
 
 void Pool::close() {

@@ -51,6 +51,17 @@ class Pool {
   // `not_after` (a login's deadline).
   awaitable<std::shared_ptr<void>> reserve_slot(std::chrono::steady_clock::time_point not_after =
                                                     std::chrono::steady_clock::time_point::max());
+  // What a client is greeted over: an idle connection (preferring key `preferred`), or else a
+  // slot for a new one, waiting like reserve_slot. While it waits, an idle connection that
+  // comes back here is taken rather than closed to make room, so a burst of clients larger
+  // than the pool reuses the pooled connections instead of churning through new ones. Both
+  // members empty on timeout.
+  struct GreetingSource {
+    std::unique_ptr<BackendConnection> idle;
+    std::shared_ptr<void> slot;
+  };
+  awaitable<GreetingSource> acquire_for_greeting(protocol::Capabilities preferred,
+                                                 std::chrono::steady_clock::time_point not_after);
   // True when a newcomer would have to wait for a connection: someone is waiting already, or
   // the global limit is reached.
   bool under_pressure() const;
@@ -73,6 +84,9 @@ class Pool {
 
  private:
   std::shared_ptr<void> try_reserve();
+  // reserve_slot's wait; with `reuse` set, an idle connection ends it as well (see above).
+  awaitable<GreetingSource> wait_for_room(std::chrono::steady_clock::time_point not_after,
+                                          const protocol::Capabilities* reuse);
   awaitable<void> sweep_loop();
   void sweep();
 

@@ -200,9 +200,19 @@ void Session::local_error(std::vector<std::uint8_t>& out, std::uint8_t& seq, std
 // ---------------------------------------------------------------------------------------------
 // Handshake
 
-awaitable<std::unique_ptr<BackendConnection>> Session::open_backend(std::uint8_t client_seq) {
+awaitable<std::unique_ptr<BackendConnection>> Session::open_backend(
+    std::uint8_t client_seq, const protocol::Capabilities* reuse_idle) {
   const auto not_after = login_deadline_.value_or(std::chrono::steady_clock::time_point::max());
-  std::shared_ptr<void> slot = co_await worker_.pool.reserve_slot(not_after);
+  std::shared_ptr<void> slot;
+  if (reuse_idle != nullptr) {
+    Pool::GreetingSource got = co_await worker_.pool.acquire_for_greeting(*reuse_idle, not_after);
+    if (got.idle) {
+      co_return std::move(got.idle);
+    }
+    slot = std::move(got.slot);
+  } else {
+    slot = co_await worker_.pool.reserve_slot(not_after);
+  }
   if (!slot) {
     if (!client_.is_open()) {
       co_return nullptr;  // the handshake timed out meanwhile
@@ -231,14 +241,11 @@ awaitable<bool> Session::handshake() {
   // Greet with the scramble of the backend connection the client will most likely get, so its
   // proof can be checked by the backend itself: on a fresh connection by relaying the login, on
   // a pooled one with COM_CHANGE_USER.
-  std::unique_ptr<BackendConnection> conn = worker_.pool.take_greeting_candidate(worker_.last_key);
-  bool fresh = !conn;
-  if (fresh) {
-    conn = co_await open_backend(0);
-    if (!conn) {
-      co_return false;
-    }
+  std::unique_ptr<BackendConnection> conn = co_await open_backend(0, &worker_.last_key);
+  if (!conn) {
+    co_return false;
   }
+  bool fresh = !conn->authenticated;
   HandshakeV10 greeting = conn->greeting;
   greeting.capabilities = (greeting.capabilities & cap::proxy_supported) | cap::long_password;
   if (runtime_.client_tls) {

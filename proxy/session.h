@@ -72,7 +72,11 @@ class Session {
   void observe_added_latency();
   awaitable<bool> relay_login(std::string scramble, std::string plugin, std::uint8_t backend_seq,
                               std::uint8_t client_seq, std::string database_after = {});
-  awaitable<std::unique_ptr<BackendConnection>> open_backend(std::uint8_t client_seq);
+  // A new backend connection (its greeting read), or with `reuse_idle` an idle pooled one if
+  // there is one or one comes back while waiting for room (authenticated is then true). On
+  // failure the client got the error and nullptr is returned.
+  awaitable<std::unique_ptr<BackendConnection>> open_backend(
+      std::uint8_t client_seq, const protocol::Capabilities* reuse_idle = nullptr);
   awaitable<Outcome> command_loop();
   awaitable<Outcome> dispatch(protocol::Packet packet);
   awaitable<Outcome> forward(protocol::Packet packet, protocol::Command cmd);

@@ -45,8 +45,23 @@ stage() {  # stage NAME COMMAND...: runs it, records a failure, carries on
   fi
 }
 
-run_ctest() {  # run_ctest BUILD_DIR
-  ctest --test-dir "$1" --output-on-failure -j "$JOBS" "${ctest_args[@]}"
+summaries=()
+run_ctest() {  # run_ctest BUILD_DIR: the output is also kept for the closing summary
+  local log="$1/ctest-output.log"
+  ctest --test-dir "$1" --output-on-failure -j "$JOBS" "${ctest_args[@]}" 2>&1 | tee "$log"
+  local rc=${PIPESTATUS[0]}
+  ((rc == 0)) || summaries+=("$log")
+  return "$rc"
+}
+
+# A CI log often shows only its end: repeat what failed, and why, after everything ran.
+print_failure_summary() {
+  local log
+  for log in "${summaries[@]}"; do
+    echo "--- failures in $log"
+    sed -n '/The following tests FAILED/,$p' "$log"
+    grep -E '^(FAIL|ERROR): |^[A-Za-z.]*(Error|Exception): |Failure$|^sanitizer report' "$log" | head -40
+  done
 }
 
 if ((!skip_build)); then
@@ -85,6 +100,7 @@ if ((fuzz)); then
 fi
 
 if ((${#failed[@]})); then
+  print_failure_summary
   echo "test.sh: FAILED: ${failed[*]}"
   exit 1
 fi

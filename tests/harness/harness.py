@@ -32,6 +32,7 @@ import contextlib
 import ctypes
 import fcntl
 import hashlib
+import itertools
 import json
 import os
 import shutil
@@ -154,6 +155,12 @@ def make_tmp_dir(prefix="ghostgate-it-"):
 
 
 _session_dir = None
+_dir_counter = itertools.count(1)
+
+
+def unique_name(name):
+    """NAME-PID-N: never reused within a process (id() of a collected object can be)."""
+    return f"{name}-{os.getpid()}-{next(_dir_counter)}"
 
 
 def session_dir():
@@ -375,7 +382,7 @@ class Standin:
         self.port = port
         self._fixed_port = port is not None
         self.detached = detached  # survives this process (scripts/standin.sh)
-        self.dir = base_dir or os.path.join(session_dir(), f"{name}-{os.getpid()}-{id(self):x}")
+        self.dir = base_dir or os.path.join(session_dir(), unique_name(name))
         self.datadir = os.path.join(self.dir, "data")
         self.socket = os.path.join(self.dir, "mysqld.sock")
         self.pid_file = os.path.join(self.dir, "mysqld.pid")
@@ -658,7 +665,7 @@ class Ghostgate:
         self.host = "127.0.0.1"
         self.port = None
         self.admin_port = None
-        self.dir = os.path.join(session_dir(), f"{name}-{os.getpid()}-{id(self):x}")
+        self.dir = os.path.join(session_dir(), unique_name(name))
         self.config_path = os.path.join(self.dir, "ghostgate.yaml")
         self.log_file = os.path.join(self.dir, "ghostgate.log")
         self.stdout_file = os.path.join(self.dir, "stdout.log")

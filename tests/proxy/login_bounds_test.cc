@@ -120,5 +120,89 @@ TEST(PoolReserve, WaitEndsAtTheDeadlineBeforeTheAcquireTimeout) {
   EXPECT_EQ(shared->waiting.load(), 0u);
 }
 
+// A slot reserved synchronously (there is room, so reserve_slot completes without waiting).
+std::shared_ptr<void> co_spawn_reserve_for_test(asio::io_context& io, Pool& pool) {
+  std::shared_ptr<void> slot;
+  asio::co_spawn(
+      io,
+      [](Pool& p, std::shared_ptr<void>& out) -> awaitable<void> {
+        out = co_await p.reserve_slot();
+      }(pool, slot),
+      asio::detached);
+  io.restart();
+  io.run_for(50ms);
+  return slot;
+}
+
+// A burst larger than the pool: a client waiting for room takes a pooled connection that comes
+// back, instead of closing it to open a new one (the backend would briefly see both).
+TEST(PoolGreeting, AWaiterTakesAConnectionThatComesBackInsteadOfClosingIt) {
+  asio::io_context io;
+  auto shared = std::make_shared<PoolShared>();
+  shared->max_connections = 1;
+  shared->acquire_timeout_ms = 10000;
+  Pool pool(io, shared);
+  SocketPair pair(io);
+  auto conn = std::make_unique<BackendConnection>(std::move(pair.a));
+  conn->authenticated = true;
+  conn->id = 42;
+  conn->pool_slot = co_spawn_reserve_for_test(io, pool);
+  ASSERT_TRUE(conn->pool_slot);
+  ASSERT_TRUE(pool.under_pressure());
+
+  std::optional<Pool::GreetingSource> got;
+  asio::co_spawn(
+      io,
+      [](Pool& p, std::optional<Pool::GreetingSource>& out) -> awaitable<void> {
+        out = co_await p.acquire_for_greeting(0, Clock::time_point::max());
+      }(pool, got),
+      asio::detached);
+  io.restart();
+  io.run_for(30ms);
+  EXPECT_FALSE(got.has_value());  // still waiting: the only slot is taken
+  EXPECT_EQ(shared->waiting.load(), 1u);
+  pool.give_back(std::move(conn));
+  io.restart();
+  io.run_for(200ms);
+  ASSERT_TRUE(got.has_value());
+  ASSERT_TRUE(got->idle);
+  EXPECT_EQ(got->idle->id, 42u);
+  EXPECT_FALSE(got->slot);
+  EXPECT_TRUE(got->idle->stream.is_open());
+  EXPECT_EQ(shared->open.load(), 1u);
+  EXPECT_EQ(shared->waiting.load(), 0u);
+}
+
+TEST(PoolGreeting, AnIdleConnectionIsTakenAtOnceAndNoSlotWhenNoneIsFree) {
+  asio::io_context io;
+  auto shared = std::make_shared<PoolShared>();
+  shared->max_connections = 1;
+  shared->acquire_timeout_ms = 10000;
+  Pool pool(io, shared);
+  std::optional<Pool::GreetingSource> got;
+  auto acquire = [&](Clock::time_point not_after) {
+    got.reset();
+    asio::co_spawn(
+        io,
+        [](Pool& p, Clock::time_point t,
+           std::optional<Pool::GreetingSource>& out) -> awaitable<void> {
+          out = co_await p.acquire_for_greeting(0, t);
+        }(pool, not_after, got),
+        asio::detached);
+    io.restart();
+    io.run_for(300ms);
+  };
+  acquire(Clock::time_point::max());  // nothing idle, room: a slot
+  ASSERT_TRUE(got.has_value());
+  EXPECT_FALSE(got->idle);
+  ASSERT_TRUE(got->slot);
+  std::shared_ptr<void> held = std::move(got->slot);
+  acquire(Clock::now() + 50ms);  // no room, nothing comes back: empty at the deadline
+  ASSERT_TRUE(got.has_value());
+  EXPECT_FALSE(got->idle);
+  EXPECT_FALSE(got->slot);
+  EXPECT_EQ(shared->waiting.load(), 0u);
+}
+
 }  // namespace
 }  // namespace ghostgate::proxy
