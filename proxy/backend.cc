@@ -93,7 +93,7 @@ awaitable<ConnectResult> connect_backend(const BackendConfig& config) {
   conn->id = next_backend_id.fetch_add(1, std::memory_order_relaxed);
   protocol::Packet packet;
   {
-    Watchdog watchdog(conn->stream.socket(), config.connect_timeout);
+    Watchdog watchdog(conn->stream, config.connect_timeout);
     ec = co_await read_packet(conn->stream, conn->in, 1 << 20, conn->scratch, packet);
     if (watchdog.fired()) {
       ec = asio::error::timed_out;
@@ -295,7 +295,7 @@ awaitable<QueryResult> run_query(BackendConnection& conn, std::string sql,
     b.writer().write_string(sql);
     b.finish(seq);
   }
-  Watchdog watchdog(conn.stream.socket(), timeout);
+  Watchdog watchdog(conn.stream, timeout);
   if (error_code ec = co_await send_packet(conn, out)) {
     conn.broken = true;
     result.error = io_error("backend query", ec);
@@ -383,7 +383,7 @@ awaitable<void> quit_backend(BackendConnection& conn) {
     protocol::PacketBuilder b(out);
     b.writer().write_u8(static_cast<std::uint8_t>(protocol::Command::quit));
     b.finish(seq);
-    Watchdog watchdog(conn.stream.socket(), std::chrono::milliseconds(1000));
+    Watchdog watchdog(conn.stream, std::chrono::milliseconds(1000));
     IoResult w = co_await conn.stream.write_all(asio::buffer(out));
     // Wait (within the same second) for the backend to close its side: the pool slot is freed
     // with this connection, and until the backend has really let go it still counts against

@@ -139,6 +139,38 @@ class OnlineDdlService::CachedCatalog final : public rules::Catalog {
   std::map<QualifiedName, Entry> entries_;
 };
 
+// dry-run forwards what a real run suppresses, so the backend no longer holds what a real run's
+// downstream would: the ghost and changelog tables exist there (their CREATE went through), the
+// real table that a cut-over renamed to a trash name is gone. Judged on the backend's catalog
+// alone, the ghost's ALTER would look like DDL on a real table (a helper's name that exists
+// downstream is a real table that merely looks like one). This keeps the names whose existence
+// differs from the backend's and answers for them. Guarded by the service's mutex_.
+class OnlineDdlService::DryRunCatalog final : public rules::Catalog {
+ public:
+  explicit DryRunCatalog(const CachedCatalog& backend) : backend_(backend) {}
+  std::optional<bool> table_exists(const QualifiedName& name) const override {
+    if (auto it = differs_.find(name); it != differs_.end()) {
+      return it->second;
+    }
+    return backend_.table_exists(name);
+  }
+  void set(const QualifiedName& name, bool exists) { differs_[name] = exists; }
+  void same(const QualifiedName& name) { differs_.erase(name); }
+  void same_schema(std::string_view schema) {
+    std::erase_if(differs_, [&](const auto& entry) { return entry.first.schema == schema; });
+  }
+
+ private:
+  const CachedCatalog& backend_;
+  std::map<QualifiedName, bool> differs_;
+};
+
+struct OnlineDdlService::DryRunResult {
+  Plan plan;
+  bool recorded = false;  // a record step was applied
+  bool resent = false;    // a record step was skipped: its DDL is recorded already
+};
+
 struct OnlineDdlService::StatementResult {
   bool forwarded = false;  // the plan was "forward": the caller sends it
   bool error = false;      // an ERR was appended: a batch stops here
@@ -150,6 +182,7 @@ OnlineDdlService::OnlineDdlService(rules::TableRules rules, std::shared_ptr<Meta
     : engine_(std::make_unique<rules::Engine>(std::move(rules))),
       meta_(std::move(meta)),
       catalog_(std::make_unique<CachedCatalog>()),
+      dry_catalog_(dry_run ? std::make_unique<DryRunCatalog>(*catalog_) : nullptr),
       dry_run_(dry_run) {
   quick_engine_.store(engine_.get(), std::memory_order_release);
 }
@@ -243,13 +276,20 @@ awaitable<bool> OnlineDdlService::load() {
   co_return true;
 }
 
+const rules::Catalog& OnlineDdlService::planning_catalog() const {
+  if (dry_catalog_) {
+    return *dry_catalog_;
+  }
+  return *catalog_;
+}
+
 awaitable<Plan> OnlineDdlService::plan_with_lookups(Session& session, const Statement& stmt,
                                                     std::string_view db) {
   for (int round = 0;; ++round) {
     Plan plan;
     {
       std::lock_guard lock(mutex_);
-      plan = engine_->plan(stmt, db, *catalog_);
+      plan = engine_->plan(stmt, db, planning_catalog());
     }
     // Until the recorded state is loaded the registry is empty, and a plan made from it is
     // wrong in exactly the cases that matter after a restart: a resent cut-over RENAME would be
@@ -442,6 +482,11 @@ awaitable<OnlineDdlService::StatementResult> OnlineDdlService::run_statement(
     Session& session, const Statement& stmt, std::string_view db, bool more_follow,
     std::uint8_t& seq, std::vector<std::uint8_t>& out) {
   StatementResult result;
+  if (dry_run_) {
+    // Unreachable: in dry-run on_query judges every statement itself and forwards the batch.
+    result.forwarded = true;
+    co_return result;
+  }
   // Statements that change the state of the same ghost run one at a time: a replicator that
   // timed out during a long cut-over and resent the RENAME on a new connection must wait for
   // the first one (then find nothing left to do), not run the same DDLs beside it.
@@ -459,7 +504,7 @@ awaitable<OnlineDdlService::StatementResult> OnlineDdlService::run_statement(
   Plan plan;
   for (int waited = 0;; ++waited) {
     plan = co_await plan_with_lookups(session, stmt, db);
-    if (plan.verdict != Plan::Verdict::local || dry_run_) {
+    if (plan.verdict != Plan::Verdict::local) {
       break;
     }
     std::vector<QualifiedName> ghosts;
@@ -501,14 +546,6 @@ awaitable<OnlineDdlService::StatementResult> OnlineDdlService::run_statement(
   }
   const std::string tables = describe_tables(stmt, db);
   const std::string id = digest(stmt.text);
-  if (dry_run_) {
-    log_info(session.id(), "online-ddl dry-run: would {} {} kind={} tables={} digest={} ({})",
-             plan.verdict == Plan::Verdict::refuse ? "refuse" : "answer locally",
-             plan.steps.empty() ? "(suppress)" : "(with state changes)",
-             label(metric_kind(stmt.kind)), tables, id, plan.reason);
-    result.forwarded = true;
-    co_return result;
-  }
   if (plan.verdict == Plan::Verdict::refuse) {
     counters_.refused.fetch_add(1, std::memory_order_relaxed);
     metrics().statements.inc(proxy::Decision::refused, kind);
@@ -621,6 +658,176 @@ awaitable<OnlineDdlService::StatementResult> OnlineDdlService::run_statement(
   co_return result;
 }
 
+std::optional<OnlineDdlService::DryRunResult> OnlineDdlService::dry_run_apply(const Statement& stmt,
+                                                                              std::string_view db) {
+  std::lock_guard lock(mutex_);
+  DryRunResult out;
+  out.plan = engine_->plan(stmt, db, *dry_catalog_);
+  const Plan& plan = out.plan;
+  if (plan.verdict == Plan::Verdict::need_lookup) {
+    return std::nullopt;
+  }
+  if (stmt.kind == rules::StatementKind::drop_database) {
+    if (const rules::TableRef* ref = stmt.first(rules::RefRole::database)) {
+      dry_catalog_->same_schema(ref->schema);  // gone downstream in both runs
+    }
+  }
+  if (plan.verdict == Plan::Verdict::refuse ||
+      (plan.verdict == Plan::Verdict::forward && !stmt.is_ddl)) {
+    return out;  // a refused statement changes nothing in a real run, forwarded DML no table
+  }
+
+  // The statement's table names, classified with the state before it (as the plan saw them).
+  const auto tables = stmt.tables();
+  std::vector<QualifiedName> names(tables.size());
+  std::vector<std::optional<rules::NameClass>> classes(tables.size());
+  std::string_view trigger_schema;
+  for (const rules::TableRef& r : tables) {
+    if (r.role == rules::RefRole::trigger) {
+      trigger_schema = r.schema;
+    }
+  }
+  for (std::size_t i = 0; i < tables.size(); ++i) {
+    const rules::TableRef& r = tables[i];
+    if (r.role == rules::RefRole::database || r.role == rules::RefRole::trigger ||
+        r.role == rules::RefRole::references || r.role == rules::RefRole::like_source) {
+      continue;
+    }
+    const std::string_view in =
+        (r.role == rules::RefRole::trigger_table && !trigger_schema.empty()) ? trigger_schema : db;
+    names[i] = {std::string(r.schema.empty() ? in : r.schema), std::string(r.table)};
+    if (!names[i].schema.empty() && plan.verdict == Plan::Verdict::local) {
+      classes[i] = engine_->classify_name(names[i], *dry_catalog_);
+    }
+  }
+  if (plan.verdict == Plan::Verdict::forward) {
+    for (const QualifiedName& name : names) {
+      if (!name.schema.empty()) {
+        dry_catalog_->same(name);  // the same DDL reaches the backend in both runs
+      }
+    }
+    return out;
+  }
+
+  // A real run never lets a helper table reach the backend; a real table it touches is
+  // changed there as in dry-run (the plan's backend SQL), except the two kept below.
+  for (std::size_t i = 0; i < tables.size(); ++i) {
+    if (!classes[i]) {
+      continue;
+    }
+    if (classes[i]->kind != rules::TableKind::real) {
+      dry_catalog_->set(names[i], false);
+    } else {
+      dry_catalog_->same(names[i]);
+    }
+  }
+  for (const Step& step : plan.steps) {
+    if (step.kind == Step::Kind::backend_sql && !step.target.table.empty()) {
+      dry_catalog_->same(step.target);
+    }
+  }
+  // A real table renamed to a helper name (the old-table half of a swap): a real run keeps it.
+  std::size_t from = tables.size();  // none
+  for (std::size_t i = 0; i < tables.size(); ++i) {
+    const rules::RefRole role = tables[i].role;
+    if (role == rules::RefRole::rename_from ||
+        (role == rules::RefRole::target && stmt.kind == rules::StatementKind::alter_table)) {
+      from = i;
+    } else if (role == rules::RefRole::rename_to && from < tables.size()) {
+      if (classes[from] && classes[i] && classes[from]->kind == rules::TableKind::real &&
+          classes[i]->kind != rules::TableKind::real) {
+        dry_catalog_->set(names[from], true);
+      }
+      from = tables.size();
+    }
+  }
+
+  // The plan's state changes, as apply_state_step makes them, without persisting them; the
+  // backend SQL is not run (the statement itself is forwarded).
+  bool changed = false;
+  for (const Step& step : plan.steps) {
+    if (step.kind == Step::Kind::backend_sql) {
+      continue;
+    }
+    if (step.kind == Step::Kind::defer_drop) {
+      dry_catalog_->set(step.target, true);  // pt-osc drop_swap: a real run keeps the table
+    }
+    if (step.kind == Step::Kind::record) {
+      const rules::GhostRecord* r = engine_->find(step.ghost);
+      if (r != nullptr && std::find(r->ddls.begin(), r->ddls.end(), step.sql) != r->ddls.end()) {
+        out.resent = true;  // as run_statement: a resent DDL is not recorded twice
+        continue;
+      }
+      out.recorded = true;
+    }
+    changed = true;
+    if (engine_->apply(step)) {
+      since_.emplace(step.ghost, std::chrono::system_clock::now());
+    } else {
+      since_.erase(step.ghost);
+    }
+  }
+  if (changed) {
+    metrics().online_ddl_pending.set(static_cast<std::int64_t>(engine_->snapshot().size()));
+  }
+  return out;
+}
+
+awaitable<void> OnlineDdlService::dry_run_statement(Session& session, const Statement& stmt,
+                                                    std::string_view db) {
+  std::optional<DryRunResult> judged;
+  for (int round = 0; !judged; ++round) {
+    Plan plan = co_await plan_with_lookups(session, stmt, db);
+    if (plan.verdict == Plan::Verdict::refuse) {
+      // Also: state not loaded, lookup failed. A real run changes nothing either.
+      judged = DryRunResult{std::move(plan)};
+      break;
+    }
+    if (round == 3) {
+      // DDL on other connections keeps clearing the catalog cache between the lookups and
+      // the critical section: log the decision, apply nothing.
+      if (plan.verdict != Plan::Verdict::forward) {
+        log_warn(session.id(),
+                 "online-ddl dry-run: the catalog kept changing, the state changes of digest={} "
+                 "are not applied; later decisions may differ from a real run's",
+                 digest(stmt.text));
+      }
+      judged = DryRunResult{std::move(plan)};
+      break;
+    }
+    // Planned again under the mutex with the lookups now cached, and applied in the same
+    // critical section: another connection may have changed the state since.
+    judged = dry_run_apply(stmt, db);
+  }
+  const Plan& plan = judged->plan;
+  if (plan.verdict == Plan::Verdict::forward) {
+    co_return;
+  }
+  std::string_view verb = "suppress";
+  std::string running;
+  if (plan.verdict == Plan::Verdict::refuse) {
+    verb = "refuse";
+  } else {
+    if (plan.reason == "cut-over") {
+      verb = "cut over";
+    } else if (judged->recorded) {
+      verb = "record";
+    } else if (judged->resent) {
+      verb = "skip recording (already recorded)";
+    }
+    for (const Step& step : plan.steps) {
+      if (step.kind == Step::Kind::backend_sql) {
+        running += step.sql;
+        running += "; ";
+      }
+    }
+  }
+  log_info(session.id(),
+           "online-ddl dry-run: would {} kind={} tables={} digest={} ({}){}{}forwarded", verb,
+           label(metric_kind(stmt.kind)), describe_tables(stmt, db), digest(stmt.text), plan.reason,
+           running.empty() ? "; " : " running: ", running);
+}
+
 // Sends the forwarded statements gathered so far as one batch and appends their results.
 awaitable<bool> OnlineDdlService::flush_pending(Session& session, std::string& pending,
                                                 bool more_follow, std::uint8_t& seq,
@@ -664,17 +871,15 @@ awaitable<OnlineDdlService::Decision> OnlineDdlService::on_query(Session& sessio
         }
         continue;
       }
-      Plan plan = co_await plan_with_lookups(session, s, sim_db);
-      if (plan.verdict != Plan::Verdict::forward) {
-        if (!dry_run_) {
+      if (dry_run_) {
+        // In order: a statement's state changes decide how the next one is judged.
+        co_await dry_run_statement(session, s, sim_db);
+      } else {
+        Plan plan = co_await plan_with_lookups(session, s, sim_db);
+        if (plan.verdict != Plan::Verdict::forward) {
           all_forward = false;
           break;
         }
-        log_info(session.id(),
-                 "online-ddl dry-run: would {} kind={} tables={} digest={} ({}); forwarded",
-                 plan.verdict == Plan::Verdict::refuse ? "refuse" : "answer locally",
-                 label(metric_kind(s.kind)), describe_tables(s, sim_db), digest(s.text),
-                 plan.reason);
       }
       metrics().statements.inc(proxy::Decision::forwarded, metric_kind(s.kind));
     }
@@ -733,7 +938,17 @@ awaitable<std::optional<std::uint16_t>> OnlineDdlService::on_prepare(Session& se
                                                                      std::string sql) {
   const Statement s = rules::classify(sql);
   Plan plan = co_await plan_with_lookups(session, s, session.current_db());
-  if (plan.verdict == Plan::Verdict::forward || dry_run_) {
+  if (plan.verdict == Plan::Verdict::forward) {
+    co_return std::nullopt;
+  }
+  if (dry_run_) {
+    // Forwarded prepared, its executions go straight to the backend: they are not judged and
+    // change no dry-run state (README, dry-run).
+    log_info(session.id(),
+             "online-ddl dry-run: would prepare locally kind={} tables={} digest={} ({}); "
+             "forwarded, its executions are not judged",
+             label(metric_kind(s.kind)), describe_tables(s, session.current_db()), digest(s.text),
+             plan.reason);
     co_return std::nullopt;
   }
   co_return static_cast<std::uint16_t>(s.placeholders);

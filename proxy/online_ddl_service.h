@@ -2,7 +2,8 @@
 // The online-DDL engine (rules/online_ddl.h) wired to the proxy: classifies each statement,
 // answers suppressed ones locally, runs cut-overs on the replicator's own backend connection
 // (its sql_mode and character set), and persists recorded DDLs in the DM-compatible meta table
-// before any OK. One per process, shared by every worker.
+// before any OK. One per process, shared by every worker. In dry-run it forwards every
+// statement and keeps the same state in memory only (dry_run_statement).
 //
 // Failpoints (proxy/failpoint.h; tests/integration/test_crash.py arms each one):
 //   meta-load                start-up, before the meta table is read
@@ -65,7 +66,8 @@ class OnlineDdlService {
   // SIGHUP: new rules take effect on the next statement; the recorded state is kept.
   void replace_rules(rules::TableRules rules);
 
-  // For the admin endpoint: the pending migrations as JSON.
+  // For the admin endpoint: the pending migrations as JSON (in dry-run: the in-memory state a
+  // real run would have, see dry_run_statement).
   std::string state_json() const;
 
   struct Counters {
@@ -80,7 +82,9 @@ class OnlineDdlService {
 
  private:
   class CachedCatalog;
+  class DryRunCatalog;
   struct StatementResult;
+  struct DryRunResult;
 
   // Coroutine parameters are values or references the caller keeps alive while awaiting.
   awaitable<StatementResult> run_statement(Session& session, const rules::Statement& stmt,
@@ -89,6 +93,15 @@ class OnlineDdlService {
   awaitable<rules::Plan> plan_with_lookups(Session& session, const rules::Statement& stmt,
                                            std::string_view db);
   awaitable<std::optional<std::string>> apply_state_step(const rules::Step& step);
+  // dry-run: judges a statement that is forwarded anyway, from the state a real run would have
+  // by now, applies the plan's state changes to the in-memory engine only (no meta table, no
+  // backend SQL) and logs what a real run would do.
+  awaitable<void> dry_run_statement(Session& session, const rules::Statement& stmt,
+                                    std::string_view db);
+  // Plans `stmt` again and applies it, in one critical section; nullopt when the catalog lost
+  // what the plan needs meanwhile (look it up again).
+  std::optional<DryRunResult> dry_run_apply(const rules::Statement& stmt, std::string_view db);
+  const rules::Catalog& planning_catalog() const;
   // A record step whose DDL the ghost's record already holds (a resend, see run_statement).
   bool already_recorded(const rules::Step& step) const;
   awaitable<bool> flush_pending(Session& session, std::string& pending, bool more_follow,
@@ -107,6 +120,7 @@ class OnlineDdlService {
   std::map<rules::QualifiedName, CutoverMark> marks_;
   std::shared_ptr<MetaStore> meta_;
   std::unique_ptr<CachedCatalog> catalog_;
+  std::unique_ptr<DryRunCatalog> dry_catalog_;  // dry-run only; guarded by mutex_
   bool dry_run_;
   std::atomic<bool> ready_{false};
   std::map<rules::QualifiedName, std::chrono::system_clock::time_point> since_;

@@ -16,9 +16,22 @@ void InBuffer::consume(std::size_t n) {
 }
 
 void InBuffer::shrink() {
-  if (empty() && buf_.capacity() > 4 * initial_) {
+  if (empty() && buf_.size() > initial_) {
     std::vector<std::uint8_t>().swap(buf_);
     begin_ = end_ = 0;
+  }
+}
+
+void InBuffer::grow_if_filled(std::size_t max) {
+  if (last_fill_full_ && buf_.size() < max) {
+    // Only what is unread moves; the new room is at the end.
+    if (begin_ > 0) {
+      std::memmove(buf_.data(), buf_.data() + begin_, end_ - begin_);
+      end_ -= begin_;
+      begin_ = 0;
+    }
+    buf_.resize(std::min(max, buf_.size() * 2));
+    last_fill_full_ = false;
   }
 }
 
@@ -39,6 +52,7 @@ awaitable<error_code> InBuffer::fill(Stream& stream, std::size_t limit) {
   const std::size_t room = std::min(buf_.size() - end_, limit);
   IoResult r = co_await stream.read_some(asio::buffer(buf_.data() + end_, room));
   end_ += r.bytes;
+  last_fill_full_ = r.bytes == room;
   if (counter_ != nullptr) {
     counter_->inc(r.bytes);
   }

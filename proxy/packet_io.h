@@ -24,8 +24,12 @@ class InBuffer {
   // Reads at least one more byte from `stream` (as many as are ready, up to the free space, and
   // at most `limit`).
   awaitable<error_code> fill(Stream& stream, std::size_t limit = SIZE_MAX);
-  // Releases memory after a large packet, so idle connections stay small.
+  // Releases memory after a large packet or response (the buffer grew past its initial size and
+  // is empty), so idle connections stay small.
   void shrink();
+  // Doubles the buffer, up to `max` bytes, if the last fill() took all the room it had: more
+  // was probably waiting in the kernel.
+  void grow_if_filled(std::size_t max);
   // Adds every byte read to `counter` (e.g. the client-bytes metric).
   void count_into(Counter* counter) { counter_ = counter; }
 
@@ -35,6 +39,7 @@ class InBuffer {
   std::size_t end_ = 0;
   std::size_t initial_;
   Counter* counter_ = nullptr;
+  bool last_fill_full_ = false;
 };
 
 // Reads one whole packet (continuation frames joined into `scratch`). The packet's bytes stay

@@ -213,7 +213,7 @@ awaitable<void> Server::refuse(tcp::socket socket, std::uint16_t code, std::stri
   std::uint8_t seq = 0;
   protocol::append_err(out, seq, protocol::cap::protocol_41, code, "08004", message);
   Stream stream(std::move(socket));
-  Watchdog watchdog(stream.socket(), std::chrono::milliseconds(2000));
+  Watchdog watchdog(stream, std::chrono::milliseconds(2000));
   co_await stream.write_all(asio::buffer(out));
   stream.close();
 }

@@ -21,6 +21,8 @@ constexpr std::uint32_t local_statement_base = 0xf0000000u;
 // How long a client that has not answered its greeting may keep the greeting's backend
 // connection while other clients wait for one (capped by timeouts.handshake).
 constexpr std::chrono::milliseconds greeting_hold{1000};
+// How far the backend read buffer may grow while a large response streams through.
+constexpr std::size_t max_relay_buffer = 256 * 1024;
 
 // The backend connection whose scramble a client was greeted with, while the client composes
 // its answer.
@@ -876,12 +878,17 @@ awaitable<Session::Outcome> Session::relay_response(Command cmd, std::size_t alr
       }
     }
     error_code ec;
-    {
-      Watchdog watchdog(backend_->stream.socket(), read_timeout);
+    // A response larger than the buffer moves in bigger reads (fewer read/write turns per byte).
+    backend_->in.grow_if_filled(max_relay_buffer);
+    if (read_timeout.count() > 0) {
+      // Closes the backend stream when it fires: the connection is lost either way.
+      Watchdog watchdog(backend_->stream, read_timeout);
       ec = co_await backend_->in.fill(backend_->stream);
       if (watchdog.fired()) {
         ec = asio::error::timed_out;
       }
+    } else {
+      ec = co_await backend_->in.fill(backend_->stream);
     }
     if (ec) {
       backend_->broken = true;
@@ -891,6 +898,7 @@ awaitable<Session::Outcome> Session::relay_response(Command cmd, std::size_t alr
   if (tracker_.status_known()) {
     status_ = tracker_.status();
   }
+  backend_->in.shrink();  // a buffer grown for a large response goes back to its initial size
   co_return Outcome::ok;
 }
 

@@ -10,7 +10,25 @@ awaitable<IoResult> Stream::read_some(asio::mutable_buffer buffer) {
   IoResult r;
   if (tls_) {
     r.bytes = co_await tls_->async_read_some(buffer, redirect(r.ec));
+  } else if (take_turn()) {
+    // Try the syscall first and wait for readiness only when nothing is there: an operation
+    // that completes at once through Asio still posts its completion and runs the reactor
+    // before it resumes (an extra epoll_wait and a scheduler trip per read; see
+    // bench/RESULTS.md, "What limits ghostgate").
+    for (;;) {
+      r.bytes = socket_.read_some(buffer, r.ec);
+      if (r.ec != asio::error::would_block && r.ec != asio::error::try_again) {
+        break;
+      }
+      r.ec.clear();
+      turns_ = 0;
+      co_await socket_.async_wait(tcp::socket::wait_read, redirect(r.ec));
+      if (r.ec) {
+        break;
+      }
+    }
   } else {
+    // Out of turns: the asynchronous form lets the worker's other sessions run first.
     r.bytes = co_await socket_.async_read_some(buffer, redirect(r.ec));
   }
   co_return r;
@@ -20,10 +38,45 @@ awaitable<IoResult> Stream::write_all(asio::const_buffer buffer) {
   IoResult r;
   if (tls_) {
     r.bytes = co_await asio::async_write(*tls_, buffer, redirect(r.ec));
+  } else if (take_turn()) {
+    const auto* data = static_cast<const std::uint8_t*>(buffer.data());
+    while (r.bytes < buffer.size()) {
+      const std::size_t n =
+          socket_.write_some(asio::buffer(data + r.bytes, buffer.size() - r.bytes), r.ec);
+      if (r.ec == asio::error::would_block || r.ec == asio::error::try_again) {
+        r.ec.clear();
+        turns_ = 0;
+        co_await socket_.async_wait(tcp::socket::wait_write, redirect(r.ec));
+        if (r.ec) {
+          break;
+        }
+        continue;
+      }
+      if (r.ec) {
+        break;
+      }
+      r.bytes += n;
+    }
   } else {
     r.bytes = co_await asio::async_write(socket_, buffer, redirect(r.ec));
   }
   co_return r;
+}
+
+bool Stream::take_turn() {
+  if (turns_ >= max_turns) {
+    turns_ = 0;
+    return false;
+  }
+  if (turns_ == 0 && !socket_.non_blocking()) {
+    error_code ec;
+    socket_.non_blocking(true, ec);
+    if (ec) {
+      return false;
+    }
+  }
+  ++turns_;
+  return true;
 }
 
 awaitable<error_code> Stream::tls_accept(asio::ssl::context& ctx) {

@@ -22,6 +22,10 @@ class Stream {
   Stream(const Stream&) = delete;
   Stream& operator=(const Stream&) = delete;
 
+  // Plain TCP tries the syscall first; after max_turns operations in a row that did not wait,
+  // one goes through Asio's asynchronous path, which lets the worker's other sessions run.
+  static constexpr unsigned max_turns = 16;
+
   awaitable<IoResult> read_some(asio::mutable_buffer buffer);
   awaitable<IoResult> write_all(asio::const_buffer buffer);
 
@@ -41,8 +45,15 @@ class Stream {
   bool peer_closed_or_unexpected();
 
  private:
+  // Plain TCP: whether the next read or write may try the syscall directly (the socket is put
+  // in non-blocking mode on first use). After max_turns operations in a row that did not wait,
+  // one goes through Asio's asynchronous path instead, which yields to the worker's other
+  // sessions: a session streaming a large result never starves them.
+  bool take_turn();
+
   tcp::socket socket_;
   std::unique_ptr<asio::ssl::stream<tcp::socket>> tls_;
+  unsigned turns_ = 0;
 };
 
 // Cancels a socket's pending operations if not disarmed within a timeout: bounds a connect or a
