@@ -201,9 +201,9 @@ void OnlineDdlService::replace_rules(rules::TableRules rules) {
   quick_engine_.store(engine_.get(), std::memory_order_release);
 }
 
-std::optional<std::string> OnlineDdlService::forwarded_without_engine(std::string_view sql) {
-  Statement s = rules::classify(sql);
-  metrics().statements.inc(proxy::Decision::forwarded, metric_kind(s.kind));
+namespace {
+
+std::optional<std::string> use_target_of(const Statement& s) {
   if (s.kind != rules::StatementKind::use) {
     return std::nullopt;
   }
@@ -212,6 +212,18 @@ std::optional<std::string> OnlineDdlService::forwarded_without_engine(std::strin
     return std::nullopt;
   }
   return std::string(ref->schema);
+}
+
+}  // namespace
+
+std::optional<std::string> OnlineDdlService::forwarded_without_engine(std::string_view sql) {
+  Statement s = rules::classify(sql);
+  metrics().statements.inc(proxy::Decision::forwarded, metric_kind(s.kind));
+  return use_target_of(s);
+}
+
+std::optional<std::string> OnlineDdlService::use_target(std::string_view sql) {
+  return use_target_of(rules::classify(sql));
 }
 
 bool OnlineDdlService::quick_forward(std::string_view sql, std::string_view current_db,

@@ -79,6 +79,8 @@ class OnlineDdlService {
   // With online DDL off: counts a text statement as forwarded, by its kind (the first statement
   // of a batch); for `USE db` as a single statement returns the database, else nullopt.
   static std::optional<std::string> forwarded_without_engine(std::string_view sql);
+  // The database a `USE db` text switches to; nullopt for any other statement.
+  static std::optional<std::string> use_target(std::string_view sql);
 
  private:
   class CachedCatalog;

@@ -760,9 +760,9 @@ awaitable<Session::Outcome> Session::dispatch(Packet packet) {
     case Command::stmt_reset:
     case Command::stmt_fetch:
     case Command::stmt_send_long_data: {
+      std::uint32_t stmt_id = 0;
       if (packet.payload.size() >= 5) {
-        Reader r(packet.payload.subspan(1));
-        const std::uint32_t stmt_id = r.read_u32();
+        stmt_id = Reader(packet.payload.subspan(1)).read_u32();
         if (stmt_id >= local_statement_base && local_statements_.count(stmt_id) != 0) {
           co_return co_await handle_local_statement(packet, cmd, stmt_id);
         }
@@ -770,7 +770,17 @@ awaitable<Session::Outcome> Session::dispatch(Packet packet) {
       if (cmd == Command::stmt_execute) {
         metrics().statements.inc(proxy::Decision::forwarded, StatementKind::execute);
       }
-      co_return co_await forward(packet, cmd);
+      const Outcome o = co_await forward(packet, cmd);
+      if (!prepared_use_.empty() && o == Outcome::ok) {
+        if (const auto it = prepared_use_.find(stmt_id); it != prepared_use_.end()) {
+          if (cmd == Command::stmt_close) {
+            prepared_use_.erase(it);
+          } else if (cmd == Command::stmt_execute && !tracker_.ended_with_error()) {
+            db_ = it->second;
+          }
+        }
+      }
+      co_return o;
     }
     case Command::change_user:
       co_return co_await handle_change_user(packet);
@@ -799,6 +809,7 @@ awaitable<Session::Outcome> Session::dispatch(Packet packet) {
       Outcome o = co_await forward(packet, cmd);
       if (o == Outcome::ok && !tracker_.ended_with_error()) {
         local_statements_.clear();
+        prepared_use_.clear();
       }
       co_return o;
     }
@@ -970,6 +981,7 @@ awaitable<Session::Outcome> Session::handle_change_user(Packet packet) {
   }
   db_ = change.database;
   local_statements_.clear();
+  prepared_use_.clear();
   // The exchange is complete: the connection is in a known state again.
   tracker_.start(Command::quit, backend_->caps);
   co_return Outcome::ok;
@@ -1025,7 +1037,13 @@ awaitable<Session::Outcome> Session::handle_prepare(Packet packet) {
       co_return co_await write_client(out_) ? Outcome::ok : Outcome::close;
     }
   }
-  co_return co_await forward(packet, Command::stmt_prepare);
+  std::optional<std::string> use_db =
+      OnlineDdlService::use_target(as_string_view(packet.payload.subspan(1)));
+  const Outcome o = co_await forward(packet, Command::stmt_prepare);
+  if (use_db && o == Outcome::ok && !tracker_.ended_with_error()) {
+    prepared_use_[tracker_.statement_id()] = std::move(*use_db);
+  }
+  co_return o;
 }
 
 awaitable<Session::Outcome> Session::handle_local_statement(Packet packet, Command cmd,

@@ -117,6 +117,9 @@ class Session {
   std::string db_;
   std::uint16_t status_ = protocol::status::autocommit;
   std::unordered_map<std::uint32_t, LocalStatement> local_statements_;
+  // Backend statement id -> database, for a forwarded prepared `USE db`: executing it changes
+  // the session's database as the text form does.
+  std::unordered_map<std::uint32_t, std::string> prepared_use_;
   std::uint32_t next_local_statement_ = 0xf0000000u;
   bool closing_ = false;
 };

@@ -15,17 +15,12 @@ awaitable<IoResult> Stream::read_some(asio::mutable_buffer buffer) {
     // that completes at once through Asio still posts its completion and runs the reactor
     // before it resumes (an extra epoll_wait and a scheduler trip per read; see
     // bench/RESULTS.md, "What limits ghostgate").
-    for (;;) {
-      r.bytes = socket_.read_some(buffer, r.ec);
-      if (r.ec != asio::error::would_block && r.ec != asio::error::try_again) {
-        break;
-      }
+    r.bytes = socket_.read_some(buffer, r.ec);
+    if (r.ec == asio::error::would_block || r.ec == asio::error::try_again) {
+      // Nothing there: the reactor reads when it comes (no epoll_ctl, unlike async_wait).
       r.ec.clear();
       turns_ = 0;
-      co_await socket_.async_wait(tcp::socket::wait_read, redirect(r.ec));
-      if (r.ec) {
-        break;
-      }
+      r.bytes = co_await socket_.async_read_some(buffer, redirect(r.ec));
     }
   } else {
     // Out of turns: the asynchronous form lets the worker's other sessions run first.

@@ -124,6 +124,25 @@ void abandon(Plan& p, const GhostRecord& rec) {
 
 }  // namespace
 
+namespace {
+
+// The schema an unqualified reference of `st` belongs to. FOREIGN KEY ... REFERENCES <t> is in
+// the schema of the table being created or altered, not the session's (MySQL and MariaDB both:
+// the engines always resolved it so, and the servers kept that; checked on MariaDB 10.11 with
+// `USE b; ALTER TABLE a.child ADD FOREIGN KEY (p) REFERENCES parent (id)` -> a.parent).
+std::string_view unqualified_schema(const Statement& st, const TableRef& r,
+                                    std::string_view current_db) {
+  if (r.role == RefRole::references) {
+    if (const TableRef* subject = st.first(RefRole::target);
+        subject != nullptr && !subject->schema.empty()) {
+      return subject->schema;
+    }
+  }
+  return current_db;
+}
+
+}  // namespace
+
 std::string rewrite_ddl(std::string_view ddl, const QualifiedName& ghost,
                         std::string_view ddl_current_db, const QualifiedName& target) {
   const Statement st = classify(ddl);
@@ -133,7 +152,8 @@ std::string rewrite_ddl(std::string_view ddl, const QualifiedName& ghost,
     if (r.role == RefRole::trigger || r.role == RefRole::database) {
       continue;
     }
-    const std::string_view schema = r.schema.empty() ? ddl_current_db : r.schema;
+    const std::string_view schema =
+        r.schema.empty() ? unqualified_schema(st, r, ddl_current_db) : r.schema;
     if (schema == ghost.schema && r.table == ghost.table) {
       edits.push_back({r.offset, r.length, replacement});
     }
@@ -152,7 +172,7 @@ std::string qualify_table_refs(std::string_view sql, std::string_view current_db
       continue;
     }
     std::string q;
-    append_quoted_identifier(q, current_db);
+    append_quoted_identifier(q, unqualified_schema(st, r, current_db));
     q.push_back('.');
     q.append(sql.substr(r.offset, r.length));  // the name exactly as written
     edits.push_back({r.offset, r.length, std::move(q)});

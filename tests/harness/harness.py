@@ -145,6 +145,18 @@ def _die_with_parent():
         pass
 
 
+# ghostgate reads GHOSTGATE_<KEY> variables as config overrides and warns about the others;
+# the test runner's own are not for it (a test that sets GHOSTGATE_<KEY> still passes it on).
+RUNNER_ENV = ("GHOSTGATE_BIN", "GHOSTGATE_CAPI_CLIENT", "GHOSTGATE_CPPCONN_CLIENT",
+              "GHOSTGATE_IT_MODE", "GHOSTGATE_IT_PYTHON", "GHOSTGATE_IT_TMP",
+              "GHOSTGATE_KEEP_TMP", "GHOSTGATE_PS_REPLAY", "GHOSTGATE_SECRETS_PRUNE",
+              "GHOSTGATE_SECRETS_SCAN", "GHOSTGATE_TEST_TMP", "GHOSTGATE_TOOLS_DIR")
+
+
+def gate_environment():
+    return {k: v for k, v in os.environ.items() if k not in RUNNER_ENV}
+
+
 def make_tmp_dir(prefix="ghostgate-it-"):
     parent = os.environ.get("GHOSTGATE_TEST_TMP") or None
     if parent:
@@ -726,7 +738,7 @@ class Ghostgate:
         out = open(self.stdout_file, "ab")
         offset = out.tell()
         self.proc = subprocess.Popen([binary, "--config", self.config_path],
-                                     stdin=subprocess.DEVNULL, stdout=out,
+                                     stdin=subprocess.DEVNULL, stdout=out, env=gate_environment(),
                                      stderr=subprocess.STDOUT, preexec_fn=_die_with_parent)
         out.close()
         _register(self)

@@ -421,6 +421,39 @@ class Traces(harness.TestCase):
         for name in trace_names():
             self.run_trace(name, "ps")
 
+    def test_prepared_use_switches_the_database(self):
+        # MariaDB prepares USE (MySQL does not): a sink that sends it as COM_STMT_PREPARE +
+        # EXECUTE moves to another database, and the unqualified ghost and cut-over names that
+        # follow are in that database. Connected with `test` as the database, which has an `x`
+        # too: resolved there, the cut-over would alter test.x and leave ps_use.x as it was.
+        st = self.standin
+        st.query("DROP TABLE IF EXISTS test.x")
+        st.query("CREATE TABLE test.x (id INT PRIMARY KEY, v INT)")
+        st.query("DROP DATABASE IF EXISTS ps_use")
+        st.query("CREATE DATABASE ps_use")
+        st.query("CREATE TABLE ps_use.x (id INT PRIMARY KEY, v INT)")
+        st.query("INSERT INTO ps_use.x VALUES (1, 10), (2, 20)")
+        records = b"".join([
+            ps_record("P", "USE ps_use"),
+            ps_record("P", "CREATE TABLE _x_gho LIKE x"),
+            ps_record("P", "ALTER TABLE _x_gho ADD COLUMN c INT NOT NULL DEFAULT 7"),
+            ps_record("P", "INSERT INTO _x_gho (id, v) VALUES (?, ?)", [("i", b"1"), ("i", b"10")]),
+            ps_record("P", "INSERT INTO _x_gho (id, v) VALUES (?, ?)", [("i", b"2"), ("i", b"20")]),
+            ps_record("P", "RENAME TABLE x TO _x_del, _x_gho TO x"),
+            ps_record("P", "DROP TABLE IF EXISTS _x_del"),
+        ])
+        p = self.target.params(database="test")
+        r = subprocess.run([ps_replay_path(), p["host"], str(p["port"]), p["user"], p["password"],
+                            "test"], input=records, capture_output=True, timeout=120)
+        self.assertEqual(r.returncode, 0, r.stdout.decode(errors="replace")[-2000:])
+        self.assertEqual(st.query("SELECT id, v, c FROM ps_use.x ORDER BY id"),
+                         ((1, 10, 7), (2, 20, 7)))
+        self.assertEqual(st.query("SHOW TABLES FROM ps_use"), (("x",),))
+        self.assertEqual(st.query("SHOW TABLES FROM test LIKE '\\_x\\_%'"), ())
+        self.assertEqual([r[0] for r in st.query("SHOW COLUMNS FROM test.x")], ["id", "v"])
+        st.query("DROP DATABASE ps_use")
+        st.query("DROP TABLE test.x")
+
 
 if __name__ == "__main__":
     harness.main()

@@ -587,6 +587,28 @@ TEST(QualifyTableRefs, QualifiesOnlyUnqualifiedTableNames) {
   EXPECT_EQ(qualify_table_refs("ALTER TABLE t ADD c INT", ""), "ALTER TABLE t ADD c INT");
 }
 
+// An unqualified FOREIGN KEY ... REFERENCES table is in the schema of the table created or
+// altered, not the session's (MariaDB 10.11: `USE b; ALTER TABLE a.child ADD FOREIGN KEY (p)
+// REFERENCES parent (id)` references a.parent; MySQL resolves it the same way).
+TEST(QualifyTableRefs, AReferencedTableIsInTheAlteredTablesSchema) {
+  EXPECT_EQ(
+      qualify_table_refs("ALTER TABLE a._t_gho ADD FOREIGN KEY (p) REFERENCES parent (id)", "b"),
+      "ALTER TABLE a._t_gho ADD FOREIGN KEY (p) REFERENCES `a`.parent (id)");
+  EXPECT_EQ(qualify_table_refs("CREATE TABLE `a`.`_t_new` (id INT PRIMARY KEY, p INT, FOREIGN KEY "
+                               "(p) REFERENCES parent (id))",
+                               "b"),
+            "CREATE TABLE `a`.`_t_new` (id INT PRIMARY KEY, p INT, FOREIGN KEY (p) REFERENCES "
+            "`a`.parent (id))");
+  // An unqualified subject: both are in the session's database.
+  EXPECT_EQ(
+      qualify_table_refs("ALTER TABLE _t_gho ADD FOREIGN KEY (p) REFERENCES parent (id)", "b"),
+      "ALTER TABLE `b`._t_gho ADD FOREIGN KEY (p) REFERENCES `b`.parent (id)");
+  // The rewrite at cut-over resolves a self-reference the same way.
+  EXPECT_EQ(rewrite_ddl("ALTER TABLE test._t_gho ADD FOREIGN KEY (p) REFERENCES _t_gho (id)",
+                        qn("test", "_t_gho"), "other", qn("test", "t")),
+            "ALTER TABLE `test`.`t` ADD FOREIGN KEY (p) REFERENCES `test`.`t` (id)");
+}
+
 TEST(QuoteName, DoublesBackticks) {
   EXPECT_EQ(quote_name(qn("a`b", "c")), "`a``b`.`c`");
   EXPECT_EQ(quote_name(qn("", "c")), "`c`");
