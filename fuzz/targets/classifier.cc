@@ -125,7 +125,21 @@ bool recorded_kind(const Statement& st) {
   return true;
 }
 
-// qualify_table_refs: the same statement, every unqualified table reference now in `db`.
+// Where an unqualified reference of `st` resolves: a FOREIGN KEY ... REFERENCES table in the
+// schema of the table created or altered when that one is qualified (as MySQL and MariaDB
+// resolve it), anything else in `db`.
+std::string_view resolves_in(const Statement& st, const TableRef& r, std::string_view db) {
+  if (r.role == RefRole::references) {
+    const TableRef* subject = st.first(RefRole::target);
+    if (subject != nullptr && !subject->schema.empty()) {
+      return subject->schema;
+    }
+  }
+  return db;
+}
+
+// qualify_table_refs: the same statement, every unqualified table reference now qualified
+// with the schema it resolves in.
 void check_qualify(const Statement& st, std::string_view db) {
   if (!recorded_kind(st)) {
     return;
@@ -143,7 +157,7 @@ void check_qualify(const Statement& st, std::string_view db) {
   for (std::size_t i = 0; i < a.size(); ++i) {
     FUZZ_CHECK(a[i].role == b[i].role && a[i].table == b[i].table);
     const bool qualify = names_a_table(a[i].role) && a[i].schema.empty();
-    FUZZ_CHECK(b[i].schema == (qualify ? db : a[i].schema));
+    FUZZ_CHECK(b[i].schema == (qualify ? resolves_in(st, a[i], db) : a[i].schema));
   }
 }
 
@@ -173,7 +187,7 @@ void check_rewrite(const Statement& st, std::string_view db, const QualifiedName
   FUZZ_CHECK(a.size() == b.size());
   for (std::size_t i = 0; i < a.size(); ++i) {
     FUZZ_CHECK(a[i].role == b[i].role);
-    const std::string_view schema = a[i].schema.empty() ? db : a[i].schema;
+    const std::string_view schema = a[i].schema.empty() ? resolves_in(st, a[i], db) : a[i].schema;
     if (names_a_table(a[i].role) && schema == ghost.schema && a[i].table == ghost.table) {
       FUZZ_CHECK(b[i].schema == target.schema && b[i].table == target.table);
     } else {

@@ -560,6 +560,30 @@ class Hostile(harness.TestCase):
                 s.close()
             gate.stop()
 
+    def test_a_late_answer_after_the_greeting_connection_went_to_another_client(self):
+        # The only backend connection carried this client's greeting; while it stays silent
+        # another client needs it, so after the hold (1 s) it goes to that one. When the silent
+        # client does answer, with a proof over the greeting's scramble, ghostgate moves it to a
+        # connection of its own: one auth switch, then a normal session.
+        gate = self.extra_gate("late", pool={"max-connections": 1, "max-idle": 1,
+                                             "acquire-timeout": "10s"},
+                               extra={"timeouts": {"handshake": "30s"}})
+        try:
+            late = RawClient(gate.host, gate.port)
+            late.read_greeting()
+            greeted_with = late.scramble
+            self.assert_login_works(gate)  # waits for the held connection, then gets it
+            late.send_packet(late.handshake_response(harness.ROOT_USER, harness.ROOT_PASSWORD),
+                             seq=1)
+            late._finish_auth(harness.ROOT_PASSWORD)
+            self.assertNotEqual(late.scramble, greeted_with, "no auth switch to a new scramble")
+            self.assertEqual(late.scalar("SELECT 6 * 7"), "42")
+            late.sock.close()
+            self.assert_login_works(gate)
+            self.assert_alive(gate)
+        finally:
+            gate.stop()
+
     # ---- random bytes
 
     def garbage_patterns(self):
