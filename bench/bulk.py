@@ -26,10 +26,7 @@ import mysql_raw  # noqa: E402
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--host", default="127.0.0.1")
-    ap.add_argument("--port", type=int, required=True)
-    ap.add_argument("--user", default="root")
-    ap.add_argument("--password", default="rootpw")
+    mysql_raw.add_connection_args(ap)
     ap.add_argument("--database", default="bench")
     ap.add_argument("--repeat", type=int, default=1, help="runs; the best one is reported")
     sub = ap.add_subparsers(dest="what", required=True)

@@ -154,7 +154,6 @@ def main():
     out.append("| workload | target | QPS | p50 ms | p95 ms | p99 ms | proxy CPU µs/query "
                "| QPS per round |")
     out.append("|---|---|---:|---:|---:|---:|---:|---|")
-    med = {}
     for wl in workloads:
         label = meta.get("workload_labels", {}).get(wl, wl)
         first = True

@@ -21,10 +21,7 @@ import mysql_raw  # noqa: E402
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--host", default="127.0.0.1")
-    ap.add_argument("--port", type=int, required=True)
-    ap.add_argument("--user", default="root")
-    ap.add_argument("--password", default="rootpw")
+    mysql_raw.add_connection_args(ap)
     ap.add_argument("--count", type=int, default=2000)
     ap.add_argument("--threads", type=int, default=16)
     args = ap.parse_args()

@@ -33,6 +33,14 @@ class MySQLError(Exception):
     pass
 
 
+def add_connection_args(parser):
+    """--host/--port/--user/--password for the bench scripts (defaults: the stand-in's root)."""
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--user", default="root")
+    parser.add_argument("--password", default="rootpw")
+
+
 def native_password(password, scramble):
     if not password:
         return b""

@@ -974,11 +974,14 @@ def tool_path(name):
     raise HarnessError(f"{name} not found (tried {cands}); run scripts/build.sh")
 
 
-def main():
-    """unittest.main() that also accepts --direct / --ghostgate."""
+def main(ghostgate_only=False):
+    """unittest.main() that also accepts --direct / --ghostgate. With ghostgate_only (tests about
+    ghostgate itself, which always run through it), --direct is an error."""
     argv = [sys.argv[0]]
     for a in sys.argv[1:]:
         if a == "--direct":
+            if ghostgate_only:
+                sys.exit("these tests are about ghostgate itself; --direct does not apply")
             os.environ["GHOSTGATE_IT_MODE"] = MODE_DIRECT
         elif a == "--ghostgate":
             os.environ["GHOSTGATE_IT_MODE"] = MODE_GHOSTGATE

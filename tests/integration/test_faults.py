@@ -506,12 +506,5 @@ class Faults(harness.TestCase):
             self.standin.resume()
 
 
-def main():
-    if "--direct" in sys.argv[1:]:
-        sys.exit("these tests are about ghostgate itself; --direct does not apply")
-    sys.argv = [a for a in sys.argv if a != "--ghostgate"]
-    harness.main()
-
-
 if __name__ == "__main__":
-    main()
+    harness.main(ghostgate_only=True)

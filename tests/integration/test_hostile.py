@@ -1088,12 +1088,5 @@ class Hostile(harness.TestCase):
             other.close()
 
 
-def main():
-    if "--direct" in sys.argv[1:]:
-        sys.exit("these tests are about ghostgate itself; --direct does not apply")
-    sys.argv = [a for a in sys.argv if a != "--ghostgate"]
-    harness.main()
-
-
 if __name__ == "__main__":
-    main()
+    harness.main(ghostgate_only=True)

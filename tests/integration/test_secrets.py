@@ -325,12 +325,5 @@ class Secrets(harness.TestCase):
                 dirs.remove("data")
 
 
-def main():
-    if "--direct" in sys.argv[1:]:
-        sys.exit("these tests are about ghostgate itself; --direct does not apply")
-    sys.argv = [a for a in sys.argv if a != "--ghostgate"]
-    harness.main()
-
-
 if __name__ == "__main__":
-    main()
+    harness.main(ghostgate_only=True)
