@@ -6,8 +6,8 @@
 #include <cstdlib>
 #include <iostream>
 
-#include "proxy/config.h"
-#include "proxy/log.h"
+#include "proxy/config/config.h"
+#include "proxy/observe/log.h"
 #include "proxy/server.h"
 #include "rules/table_rules.h"
 

@@ -3,10 +3,10 @@
 #include <csignal>
 
 #include "protocol/packets.h"
-#include "proxy/log.h"
-#include "proxy/metrics.h"
-#include "proxy/session.h"
-#include "proxy/tls.h"
+#include "proxy/net/tls.h"
+#include "proxy/observe/log.h"
+#include "proxy/observe/metrics.h"
+#include "proxy/session/session.h"
 #include "rules/table_rules.h"
 
 namespace ghostgate::proxy {

@@ -8,12 +8,12 @@
 #include <string>
 #include <vector>
 
-#include "proxy/admin_server.h"
-#include "proxy/asio.h"
-#include "proxy/config.h"
-#include "proxy/meta_store.h"
-#include "proxy/online_ddl_service.h"
-#include "proxy/runtime.h"
+#include "proxy/admin/admin_server.h"
+#include "proxy/config/config.h"
+#include "proxy/net/asio.h"
+#include "proxy/online_ddl/meta_store.h"
+#include "proxy/online_ddl/service.h"
+#include "proxy/session/runtime.h"
 
 namespace ghostgate::proxy {
 

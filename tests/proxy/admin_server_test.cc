@@ -1,7 +1,7 @@
 // The admin server on a real loopback socket, driven by a Beast client from the test thread while
 // the server's io_context runs on its own thread.
 
-#include "proxy/admin_server.h"
+#include "proxy/admin/admin_server.h"
 
 #include <gtest/gtest.h>
 #include <sys/socket.h>

@@ -1,6 +1,6 @@
 // Config loader and logging.
 
-#include "proxy/config.h"
+#include "proxy/config/config.h"
 
 #include <gtest/gtest.h>
 #include <sys/stat.h>
@@ -15,7 +15,7 @@
 #include <string>
 #include <vector>
 
-#include "proxy/log.h"
+#include "proxy/observe/log.h"
 
 namespace ghostgate::proxy {
 namespace {

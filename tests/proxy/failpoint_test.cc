@@ -1,4 +1,4 @@
-#include "proxy/failpoint.h"
+#include "proxy/observe/failpoint.h"
 
 #include <gtest/gtest.h>
 

@@ -8,9 +8,9 @@
 #include <memory>
 #include <optional>
 
-#include "proxy/asio.h"
-#include "proxy/pool.h"
-#include "proxy/stream.h"
+#include "proxy/backend/pool.h"
+#include "proxy/net/asio.h"
+#include "proxy/net/stream.h"
 
 namespace ghostgate::proxy {
 namespace {

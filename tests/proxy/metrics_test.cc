@@ -1,4 +1,4 @@
-#include "proxy/metrics.h"
+#include "proxy/observe/metrics.h"
 
 #include <gtest/gtest.h>
 

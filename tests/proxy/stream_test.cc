@@ -3,7 +3,7 @@
 // makes it wait, and a stream whose data is always ready must still let the worker's other
 // sessions run. One io_context (one thread, as a worker), real loopback sockets.
 
-#include "proxy/stream.h"
+#include "proxy/net/stream.h"
 
 #include <gtest/gtest.h>
 
@@ -11,7 +11,7 @@
 #include <numeric>
 #include <vector>
 
-#include "proxy/asio.h"
+#include "proxy/net/asio.h"
 
 namespace ghostgate::proxy {
 namespace {

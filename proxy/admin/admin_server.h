@@ -22,7 +22,7 @@
 #include <string>
 #include <utility>
 
-#include "proxy/config.h"
+#include "proxy/config/config.h"
 
 namespace boost::asio {
 class io_context;

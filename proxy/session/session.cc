@@ -1,13 +1,13 @@
-#include "proxy/session.h"
+#include "proxy/session/session.h"
 
 #include "protocol/auth.h"
 #include "protocol/handshake.h"
 #include "protocol/packet_scanner.h"
 #include "protocol/packets.h"
 #include "protocol/statement.h"
-#include "proxy/log.h"
-#include "proxy/metrics.h"
-#include "proxy/online_ddl_service.h"
+#include "proxy/observe/log.h"
+#include "proxy/observe/metrics.h"
+#include "proxy/online_ddl/service.h"
 
 namespace ghostgate::proxy {
 

@@ -6,8 +6,8 @@
 #include <vector>
 
 #include "protocol/frame.h"
-#include "proxy/asio.h"
-#include "proxy/stream.h"
+#include "proxy/net/asio.h"
+#include "proxy/net/stream.h"
 
 namespace ghostgate::proxy {
 

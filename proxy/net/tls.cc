@@ -1,4 +1,4 @@
-#include "proxy/tls.h"
+#include "proxy/net/tls.h"
 
 #include <string>
 

@@ -14,9 +14,9 @@
 #include <vector>
 
 #include "protocol/constants.h"
-#include "proxy/asio.h"
-#include "proxy/backend.h"
-#include "proxy/config.h"
+#include "proxy/backend/backend.h"
+#include "proxy/config/config.h"
+#include "proxy/net/asio.h"
 
 namespace ghostgate::proxy {
 

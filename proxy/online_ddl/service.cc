@@ -1,4 +1,4 @@
-#include "proxy/online_ddl_service.h"
+#include "proxy/online_ddl/service.h"
 
 #include <algorithm>
 #include <cstdio>
@@ -6,11 +6,10 @@
 #include <regex>
 
 #include "protocol/constants.h"
-#include "proxy/failpoint.h"
-#include "proxy/log.h"
-#include "proxy/meta_store.h"
-#include "proxy/metrics.h"
-#include "proxy/session.h"
+#include "proxy/observe/failpoint.h"
+#include "proxy/observe/log.h"
+#include "proxy/observe/metrics.h"
+#include "proxy/online_ddl/meta_store.h"
 #include "rules/classifier.h"
 #include "rules/lexer.h"
 
@@ -295,7 +294,7 @@ const rules::Catalog& OnlineDdlService::planning_catalog() const {
   return *catalog_;
 }
 
-awaitable<Plan> OnlineDdlService::plan_with_lookups(Session& session, const Statement& stmt,
+awaitable<Plan> OnlineDdlService::plan_with_lookups(ClientPort& session, const Statement& stmt,
                                                     std::string_view db) {
   for (int round = 0;; ++round) {
     Plan plan;
@@ -432,7 +431,7 @@ awaitable<std::optional<std::string>> OnlineDdlService::apply_state_step(const S
 // Runs one cut-over DDL so that a crash at any point replays to the same result: the target's
 // definition is fingerprinted and persisted before the DDL runs; after a restart a changed
 // fingerprint means the DDL had run and only its progress was lost.
-awaitable<std::optional<std::string>> OnlineDdlService::run_cutover_sql(Session& session,
+awaitable<std::optional<std::string>> OnlineDdlService::run_cutover_sql(ClientPort& session,
                                                                         const Step& ddl,
                                                                         const Step& progress,
                                                                         std::uint16_t& error_code,
@@ -491,7 +490,7 @@ awaitable<std::optional<std::string>> OnlineDdlService::run_cutover_sql(Session&
 }
 
 awaitable<OnlineDdlService::StatementResult> OnlineDdlService::run_statement(
-    Session& session, const Statement& stmt, std::string_view db, bool more_follow,
+    ClientPort& session, const Statement& stmt, std::string_view db, bool more_follow,
     std::uint8_t& seq, std::vector<std::uint8_t>& out) {
   StatementResult result;
   if (dry_run_) {
@@ -785,7 +784,7 @@ std::optional<OnlineDdlService::DryRunResult> OnlineDdlService::dry_run_apply(co
   return out;
 }
 
-awaitable<void> OnlineDdlService::dry_run_statement(Session& session, const Statement& stmt,
+awaitable<void> OnlineDdlService::dry_run_statement(ClientPort& session, const Statement& stmt,
                                                     std::string_view db) {
   std::optional<DryRunResult> judged;
   for (int round = 0; !judged; ++round) {
@@ -841,7 +840,7 @@ awaitable<void> OnlineDdlService::dry_run_statement(Session& session, const Stat
 }
 
 // Sends the forwarded statements gathered so far as one batch and appends their results.
-awaitable<bool> OnlineDdlService::flush_pending(Session& session, std::string& pending,
+awaitable<bool> OnlineDdlService::flush_pending(ClientPort& session, std::string& pending,
                                                 bool more_follow, std::uint8_t& seq,
                                                 Decision& decision) {
   if (pending.empty()) {
@@ -849,7 +848,7 @@ awaitable<bool> OnlineDdlService::flush_pending(Session& session, std::string& p
   }
   std::string batch = std::move(pending);
   pending.clear();
-  Session::Collected c =
+  ClientPort::Collected c =
       co_await session.collect_query(std::move(batch), more_follow, seq, decision.packets);
   if (!c.ok) {
     decision.close = true;
@@ -857,7 +856,7 @@ awaitable<bool> OnlineDdlService::flush_pending(Session& session, std::string& p
   co_return c.ok && !c.error;
 }
 
-awaitable<OnlineDdlService::Decision> OnlineDdlService::on_query(Session& session,
+awaitable<OnlineDdlService::Decision> OnlineDdlService::on_query(ClientPort& session,
                                                                  std::string sql) {
   Decision decision;
   const bool multi = (session.client_caps() & protocol::cap::multi_statements) != 0;
@@ -946,7 +945,7 @@ awaitable<OnlineDdlService::Decision> OnlineDdlService::on_query(Session& sessio
   co_return decision;
 }
 
-awaitable<std::optional<std::uint16_t>> OnlineDdlService::on_prepare(Session& session,
+awaitable<std::optional<std::uint16_t>> OnlineDdlService::on_prepare(ClientPort& session,
                                                                      std::string sql) {
   const Statement s = rules::classify(sql);
   Plan plan = co_await plan_with_lookups(session, s, session.current_db());

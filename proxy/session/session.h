@@ -15,48 +15,36 @@
 #include "protocol/constants.h"
 #include "protocol/frame.h"
 #include "protocol/response.h"
-#include "proxy/asio.h"
-#include "proxy/backend.h"
-#include "proxy/packet_io.h"
-#include "proxy/runtime.h"
-#include "proxy/stream.h"
+#include "proxy/backend/backend.h"
+#include "proxy/net/asio.h"
+#include "proxy/net/packet_io.h"
+#include "proxy/net/stream.h"
+#include "proxy/online_ddl/client_port.h"
+#include "proxy/session/runtime.h"
 
 namespace ghostgate::proxy {
 
 // Runs a session to its end on the worker that owns `socket`.
 awaitable<void> run_session(tcp::socket socket, Runtime& runtime, Worker& worker);
 
-class Session {
+class Session final : public ClientPort {
  public:
   Session(tcp::socket socket, Runtime& runtime, Worker& worker);
   awaitable<void> run();
 
-  // What a command left behind, for the online-DDL layer and for tests.
-  std::uint64_t id() const { return id_; }
-  const std::string& current_db() const { return db_; }
-  void set_current_db(std::string db) { db_ = std::move(db); }
-  std::uint16_t status() const { return status_; }
-  protocol::Capabilities client_caps() const { return client_caps_; }
-  BackendConnection* backend() { return backend_.get(); }
-
-  // --- used by the online-DDL layer (online_ddl_session.cc) ---
-  // Runs a statement on the session's backend connection; the result comes back, the client
-  // sees nothing of it.
-  awaitable<QueryResult> backend_query(std::string sql);
-  // Runs a COM_QUERY on the backend and collects its whole response as client frames
-  // (sequence ids continuing from `seq`); the final terminator gets SERVER_MORE_RESULTS_EXISTS
-  // when `more_follow`. Returns false when the connection failed (then `out` holds an ERR).
-  struct Collected {
-    bool ok = false;     // the connection survived
-    bool error = false;  // the response ended with an ERR
-  };
+  // ClientPort: what the online-DDL service uses while it decides a statement of this session.
+  std::uint64_t id() const override { return id_; }
+  const std::string& current_db() const override { return db_; }
+  void set_current_db(std::string db) override { db_ = std::move(db); }
+  std::uint16_t status() const override { return status_; }
+  protocol::Capabilities client_caps() const override { return client_caps_; }
+  awaitable<QueryResult> backend_query(std::string sql) override;
   awaitable<Collected> collect_query(std::string sql, bool more_follow, std::uint8_t& seq,
-                                     std::vector<std::uint8_t>& out);
-  // An OK for a statement ghostgate answered itself, with the session's status flags.
+                                     std::vector<std::uint8_t>& out) override;
   void local_ok(std::vector<std::uint8_t>& out, std::uint8_t& seq, bool more_results,
-                std::uint64_t affected = 0) const;
+                std::uint64_t affected = 0) const override;
   void local_error(std::vector<std::uint8_t>& out, std::uint8_t& seq, std::uint16_t code,
-                   std::string_view state, std::string_view message) const;
+                   std::string_view state, std::string_view message) const override;
 
  private:
   struct LocalStatement {

@@ -2,7 +2,7 @@
 // by value (shared_ptr<Impl>, the socket), no capturing-lambda coroutines, I/O errors as values
 // via redirect_error.
 
-#include "proxy/admin_server.h"  // first; it includes <utility>, which asio 1.74 needs first
+#include "proxy/admin/admin_server.h"  // first; it includes <utility>, which asio 1.74 needs first
 
 #include <fmt/format.h>
 
@@ -16,9 +16,9 @@
 #include <string_view>
 #include <unordered_map>
 
-#include "proxy/asio.h"
-#include "proxy/log.h"
-#include "proxy/metrics.h"
+#include "proxy/net/asio.h"
+#include "proxy/observe/log.h"
+#include "proxy/observe/metrics.h"
 
 #ifndef GHOSTGATE_VERSION
 #define GHOSTGATE_VERSION "unknown"

@@ -1,4 +1,4 @@
-#include "proxy/stream.h"
+#include "proxy/net/stream.h"
 
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>

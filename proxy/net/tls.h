@@ -3,8 +3,8 @@
 
 #include <memory>
 
-#include "proxy/asio.h"
-#include "proxy/config.h"
+#include "proxy/config/config.h"
+#include "proxy/net/asio.h"
 
 namespace ghostgate::proxy {
 

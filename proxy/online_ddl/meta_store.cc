@@ -1,4 +1,4 @@
-#include "proxy/meta_store.h"
+#include "proxy/online_ddl/meta_store.h"
 
 #include <nlohmann/json.hpp>
 

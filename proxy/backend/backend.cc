@@ -1,4 +1,4 @@
-#include "proxy/backend.h"
+#include "proxy/backend/backend.h"
 
 #include <array>
 #include <atomic>

@@ -1,4 +1,4 @@
-#include "proxy/pool.h"
+#include "proxy/backend/pool.h"
 
 #include <algorithm>
 

@@ -5,7 +5,7 @@
 // a key added to the table is automatically overridable from the environment and reported by
 // name when wrong.
 
-#include "proxy/config.h"
+#include "proxy/config/config.h"
 
 #include <arpa/inet.h>
 #include <fmt/format.h>

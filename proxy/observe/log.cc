@@ -1,4 +1,4 @@
-#include "proxy/log.h"
+#include "proxy/observe/log.h"
 
 #include <spdlog/logger.h>
 #include <spdlog/sinks/basic_file_sink.h>

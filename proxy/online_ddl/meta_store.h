@@ -8,9 +8,9 @@
 #include <string>
 #include <vector>
 
-#include "proxy/asio.h"
-#include "proxy/backend.h"
-#include "proxy/config.h"
+#include "proxy/backend/backend.h"
+#include "proxy/config/config.h"
+#include "proxy/net/asio.h"
 #include "rules/online_ddl.h"
 
 namespace ghostgate::proxy {

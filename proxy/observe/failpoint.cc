@@ -1,4 +1,4 @@
-#include "proxy/failpoint.h"
+#include "proxy/observe/failpoint.h"
 
 #include <signal.h>
 #include <unistd.h>
@@ -11,7 +11,7 @@
 #include <mutex>
 #include <thread>
 
-#include "proxy/log.h"
+#include "proxy/observe/log.h"
 
 namespace ghostgate::proxy::failpoint {
 

@@ -1,10 +1,10 @@
-#include "proxy/packet_io.h"
+#include "proxy/net/packet_io.h"
 
 #include <algorithm>
 #include <cstring>
 
 #include "protocol/error.h"
-#include "proxy/metrics.h"
+#include "proxy/observe/metrics.h"
 
 namespace ghostgate::proxy {
 

@@ -27,14 +27,14 @@
 #include <string_view>
 #include <vector>
 
-#include "proxy/asio.h"
-#include "proxy/config.h"
-#include "proxy/meta_store.h"
+#include "proxy/config/config.h"
+#include "proxy/net/asio.h"
+#include "proxy/online_ddl/client_port.h"
+#include "proxy/online_ddl/meta_store.h"
 #include "rules/online_ddl.h"
 
 namespace ghostgate::proxy {
 
-class Session;
 class MetaStore;
 
 class OnlineDdlService {
@@ -59,9 +59,9 @@ class OnlineDdlService {
   bool quick_forward(std::string_view sql, std::string_view current_db, bool multi) const;
 
   // The decision for a COM_QUERY text (or a locally prepared statement's execution).
-  awaitable<Decision> on_query(Session& session, std::string sql);
+  awaitable<Decision> on_query(ClientPort& session, std::string sql);
   // A COM_STMT_PREPARE: the parameter count when ghostgate answers it itself, else nullopt.
-  awaitable<std::optional<std::uint16_t>> on_prepare(Session& session, std::string sql);
+  awaitable<std::optional<std::uint16_t>> on_prepare(ClientPort& session, std::string sql);
 
   // SIGHUP: new rules take effect on the next statement; the recorded state is kept.
   void replace_rules(rules::TableRules rules);
@@ -89,16 +89,16 @@ class OnlineDdlService {
   struct DryRunResult;
 
   // Coroutine parameters are values or references the caller keeps alive while awaiting.
-  awaitable<StatementResult> run_statement(Session& session, const rules::Statement& stmt,
+  awaitable<StatementResult> run_statement(ClientPort& session, const rules::Statement& stmt,
                                            std::string_view db, bool more_follow, std::uint8_t& seq,
                                            std::vector<std::uint8_t>& out);
-  awaitable<rules::Plan> plan_with_lookups(Session& session, const rules::Statement& stmt,
+  awaitable<rules::Plan> plan_with_lookups(ClientPort& session, const rules::Statement& stmt,
                                            std::string_view db);
   awaitable<std::optional<std::string>> apply_state_step(const rules::Step& step);
   // dry-run: judges a statement that is forwarded anyway, from the state a real run would have
   // by now, applies the plan's state changes to the in-memory engine only (no meta table, no
   // backend SQL) and logs what a real run would do.
-  awaitable<void> dry_run_statement(Session& session, const rules::Statement& stmt,
+  awaitable<void> dry_run_statement(ClientPort& session, const rules::Statement& stmt,
                                     std::string_view db);
   // Plans `stmt` again and applies it, in one critical section; nullopt when the catalog lost
   // what the plan needs meanwhile (look it up again).
@@ -106,12 +106,12 @@ class OnlineDdlService {
   const rules::Catalog& planning_catalog() const;
   // A record step whose DDL the ghost's record already holds (a resend, see run_statement).
   bool already_recorded(const rules::Step& step) const;
-  awaitable<bool> flush_pending(Session& session, std::string& pending, bool more_follow,
+  awaitable<bool> flush_pending(ClientPort& session, std::string& pending, bool more_follow,
                                 std::uint8_t& seq, Decision& decision);
   awaitable<std::optional<std::string>> persist(const rules::QualifiedName& ghost,
                                                 std::optional<rules::GhostRecord> record,
                                                 std::optional<CutoverMark> mark);
-  awaitable<std::optional<std::string>> run_cutover_sql(Session& session, const rules::Step& ddl,
+  awaitable<std::optional<std::string>> run_cutover_sql(ClientPort& session, const rules::Step& ddl,
                                                         const rules::Step& progress,
                                                         std::uint16_t& error_code,
                                                         std::string& sql_state);

@@ -36,7 +36,7 @@
 #include <string>
 #include <string_view>
 
-#include "proxy/config.h"
+#include "proxy/config/config.h"
 
 namespace ghostgate::proxy {
 

@@ -12,10 +12,10 @@
 
 #include "protocol/constants.h"
 #include "protocol/handshake.h"
-#include "proxy/asio.h"
-#include "proxy/config.h"
-#include "proxy/packet_io.h"
-#include "proxy/stream.h"
+#include "proxy/config/config.h"
+#include "proxy/net/asio.h"
+#include "proxy/net/packet_io.h"
+#include "proxy/net/stream.h"
 
 namespace ghostgate::proxy {
 

@@ -11,9 +11,9 @@
 
 #include "protocol/auth.h"
 #include "protocol/constants.h"
-#include "proxy/asio.h"
-#include "proxy/config.h"
-#include "proxy/pool.h"
+#include "proxy/backend/pool.h"
+#include "proxy/config/config.h"
+#include "proxy/net/asio.h"
 
 namespace ghostgate::proxy {
 

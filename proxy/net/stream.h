@@ -7,7 +7,7 @@
 #include <memory>
 #include <string>
 
-#include "proxy/asio.h"
+#include "proxy/net/asio.h"
 
 namespace ghostgate::proxy {
 
