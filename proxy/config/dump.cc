@@ -1,0 +1,113 @@
+// The effective configuration as YAML that loads back to the same Config, secrets masked.
+
+#include <fmt/format.h>
+#include <yaml-cpp/yaml.h>
+
+#include "proxy/config/config.h"
+#include "proxy/config/schema.h"
+
+namespace ghostgate::proxy {
+
+namespace {
+
+std::string format_duration(std::chrono::milliseconds d) {
+  const auto ms = d.count();
+  if (ms == 0) {
+    return "0";
+  }
+  if (ms % 3'600'000 == 0) {
+    return fmt::format("{}h", ms / 3'600'000);
+  }
+  if (ms % 60'000 == 0) {
+    return fmt::format("{}m", ms / 60'000);
+  }
+  if (ms % 1000 == 0) {
+    return fmt::format("{}s", ms / 1000);
+  }
+  return fmt::format("{}ms", ms);
+}
+
+std::string format_size(std::uint64_t bytes) {
+  if (bytes != 0 && bytes % (1u << 30) == 0) {
+    return fmt::format("{}GiB", bytes >> 30);
+  }
+  if (bytes != 0 && bytes % (1u << 20) == 0) {
+    return fmt::format("{}MiB", bytes >> 20);
+  }
+  if (bytes != 0 && bytes % (1u << 10) == 0) {
+    return fmt::format("{}KiB", bytes >> 10);
+  }
+  return fmt::format("{}", bytes);
+}
+
+}  // namespace
+
+std::string dump_config(const Config& c) {
+  YAML::Emitter out;
+  out << YAML::BeginMap;
+  const auto& o = c.online_ddl;
+  out << YAML::Key << "name" << YAML::Value << o.name;
+  out << YAML::Key << "id" << YAML::Value << o.id;
+  out << YAML::Key << "online-ddl" << YAML::Value << o.enabled;
+  out << YAML::Key << "shadow-table-rules" << YAML::Value << YAML::Flow << o.shadow_table_rules;
+  out << YAML::Key << "trash-table-rules" << YAML::Value << YAML::Flow << o.trash_table_rules;
+  out << YAML::Key << "meta-schema" << YAML::Value << o.meta_schema;
+  out << YAML::Key << "dry-run" << YAML::Value << o.dry_run;
+  out << YAML::Key << "listen" << YAML::Value << c.listen.str();
+  out << YAML::Key << "admin" << YAML::Value << (c.admin_enabled ? c.admin.str() : "off");
+  out << YAML::Key << "workers" << YAML::Value << c.workers;
+  out << YAML::Key << "max-connections" << YAML::Value << c.max_connections;
+  out << YAML::Key << "max-packet-size" << YAML::Value << format_size(c.max_packet_size);
+
+  out << YAML::Key << "client-tls" << YAML::Value << YAML::BeginMap;
+  out << YAML::Key << "cert" << YAML::Value << c.client_tls.files.cert;
+  out << YAML::Key << "key" << YAML::Value << c.client_tls.files.key;
+  out << YAML::Key << "ca" << YAML::Value << c.client_tls.files.ca;
+  out << YAML::Key << "required" << YAML::Value << c.client_tls.required;
+  out << YAML::EndMap;
+
+  const auto& b = c.backend;
+  out << YAML::Key << "backend" << YAML::Value << YAML::BeginMap;
+  out << YAML::Key << "address" << YAML::Value << b.address.str();
+  out << YAML::Key << "user" << YAML::Value << b.user;
+  if (!b.password_file.empty()) {
+    out << YAML::Key << "password-file" << YAML::Value << b.password_file;
+  } else {
+    out << YAML::Key << "password" << YAML::Value << (b.password.empty() ? "" : "***");
+  }
+  out << YAML::Key << "connect-timeout" << YAML::Value << format_duration(b.connect_timeout);
+  out << YAML::Key << "tls" << YAML::Value << YAML::BeginMap;
+  out << YAML::Key << "mode" << YAML::Value
+      << std::string(config_detail::tls_mode_name(b.tls_mode));
+  out << YAML::Key << "ca" << YAML::Value << b.tls.ca;
+  out << YAML::Key << "cert" << YAML::Value << b.tls.cert;
+  out << YAML::Key << "key" << YAML::Value << b.tls.key;
+  out << YAML::Key << "server-name" << YAML::Value << b.tls_server_name;
+  out << YAML::EndMap;
+  out << YAML::EndMap;
+
+  out << YAML::Key << "pool" << YAML::Value << YAML::BeginMap;
+  out << YAML::Key << "max-connections" << YAML::Value << c.pool.max_connections;
+  out << YAML::Key << "max-idle" << YAML::Value << c.pool.max_idle;
+  out << YAML::Key << "idle-timeout" << YAML::Value << format_duration(c.pool.idle_timeout);
+  out << YAML::Key << "acquire-timeout" << YAML::Value << format_duration(c.pool.acquire_timeout);
+  out << YAML::EndMap;
+
+  out << YAML::Key << "timeouts" << YAML::Value << YAML::BeginMap;
+  out << YAML::Key << "handshake" << YAML::Value << format_duration(c.timeouts.handshake);
+  out << YAML::Key << "backend-read" << YAML::Value << format_duration(c.timeouts.backend_read);
+  out << YAML::Key << "drain" << YAML::Value << format_duration(c.timeouts.drain);
+  out << YAML::EndMap;
+
+  out << YAML::Key << "log" << YAML::Value << YAML::BeginMap;
+  out << YAML::Key << "level" << YAML::Value << c.log.level;
+  out << YAML::Key << "format" << YAML::Value
+      << (c.log.format == LogFormat::json ? "json" : "text");
+  out << YAML::Key << "file" << YAML::Value << c.log.file;
+  out << YAML::EndMap;
+
+  out << YAML::EndMap;
+  return std::string(out.c_str()) + "\n";
+}
+
+}  // namespace ghostgate::proxy

@@ -1,0 +1,357 @@
+// The schema: every leaf key, its kind and its setter; the typed readers of one value.
+
+#include "proxy/config/schema.h"
+
+#include <algorithm>
+#include <charconv>
+#include <string_view>
+
+namespace ghostgate::proxy {
+
+namespace config_detail {
+
+using namespace std::chrono_literals;
+
+std::string describe_node(const YAML::Node& node) {
+  switch (node.Type()) {
+    case YAML::NodeType::Sequence:
+      return "a list";
+    case YAML::NodeType::Map:
+      return "a mapping";
+    case YAML::NodeType::Null:
+      return "nothing";
+    case YAML::NodeType::Scalar:
+      return shown(node.Scalar());
+    default:
+      return "an undefined value";
+  }
+}
+
+std::string mark_suffix(const YAML::Node& node) {
+  const YAML::Mark mark = node.Mark();
+  if (mark.is_null()) {
+    return {};
+  }
+  return fmt::format(" (line {}, column {})", mark.line + 1, mark.column + 1);
+}
+
+std::string Value::where() const {
+  return source.empty() ? key : fmt::format("{} (from {})", key, source);
+}
+
+[[noreturn]] void Value::error(std::string_view message) const {
+  fail(fmt::format("{}: {}{}", where(), message, source.empty() ? mark_suffix(node) : ""));
+}
+
+std::string Value::got() const { return secret ? "a secret value" : describe_node(node); }
+
+const std::string& Value::scalar(std::string_view expected) const {
+  if (!node.IsScalar()) {
+    error(fmt::format("expected {}, got {}", expected, describe_node(node)));
+  }
+  return node.Scalar();
+}
+
+std::string Value::str() const { return scalar("a string"); }
+
+std::string Value::non_empty_str() const {
+  std::string s = str();
+  if (s.empty()) {
+    error("must not be empty");
+  }
+  return s;
+}
+
+bool Value::boolean() const {
+  const std::string s = lower(scalar("true or false"));
+  if (s == "true" || s == "yes" || s == "on" || s == "1") {
+    return true;
+  }
+  if (s == "false" || s == "no" || s == "off" || s == "0") {
+    return false;
+  }
+  error(fmt::format("expected true or false, got {}", got()));
+}
+
+std::uint64_t Value::uint(std::uint64_t min, std::uint64_t max) const {
+  const std::string& s = scalar("a whole number");
+  std::uint64_t v = 0;
+  const auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+  if (s.empty() || ec != std::errc{} || end != s.data() + s.size()) {
+    error(fmt::format("expected a whole number, got {}", got()));
+  }
+  if (v < min || v > max) {
+    error(fmt::format("must be between {} and {}, got {}", min, max, v));
+  }
+  return v;
+}
+
+std::chrono::milliseconds Value::duration(std::chrono::milliseconds min) const {
+  auto d = parsed("a duration", [](const std::string& s) { return parse_duration(s); });
+  if (d < min) {
+    error(fmt::format("must be at least {}ms, got {}", min.count(), got()));
+  }
+  return d;
+}
+
+std::uint64_t Value::size(std::uint64_t min, std::uint64_t max) const {
+  const std::uint64_t v = parsed("a size", [](const std::string& s) { return parse_size(s); });
+  if (v < min || v > max) {
+    error(fmt::format("must be between {} and {} bytes, got {}", min, max, got()));
+  }
+  return v;
+}
+
+HostPort Value::host_port() const {
+  return parsed("HOST:PORT", [](const std::string& s) { return parse_host_port(s); });
+}
+
+std::vector<std::string> Value::string_list() const {
+  if (!node.IsSequence()) {
+    error(fmt::format("expected a list of strings, got {}", describe_node(node)));
+  }
+  std::vector<std::string> out;
+  for (std::size_t i = 0; i < node.size(); ++i) {
+    const YAML::Node item = node[i];
+    const std::string item_key = fmt::format("{}[{}]", where(), i);
+    if (!item.IsScalar()) {
+      fail(fmt::format("{}: expected a string, got {}{}", item_key, describe_node(item),
+                       mark_suffix(item)));
+    }
+    if (item.Scalar().empty()) {
+      fail(fmt::format("{}: must not be empty{}", item_key, mark_suffix(item)));
+    }
+    out.push_back(item.Scalar());
+  }
+  return out;
+}
+
+namespace {
+
+constexpr std::pair<std::string_view, BackendTlsMode> tls_modes[] = {
+    {"disabled", BackendTlsMode::disabled},
+    {"preferred", BackendTlsMode::preferred},
+    {"required", BackendTlsMode::required},
+    {"verify-ca", BackendTlsMode::verify_ca},
+    {"verify-identity", BackendTlsMode::verify_identity},
+};
+
+constexpr std::pair<std::string_view, LogFormat> log_formats[] = {
+    {"text", LogFormat::text},
+    {"json", LogFormat::json},
+};
+
+constexpr std::pair<std::string_view, std::string_view> log_levels[] = {
+    {"trace", "trace"},  {"debug", "debug"}, {"info", "info"},         {"warn", "warn"},
+    {"warning", "warn"}, {"error", "error"}, {"critical", "critical"}, {"off", "off"},
+};
+
+}  // namespace
+
+std::string_view tls_mode_name(BackendTlsMode mode) {
+  for (const auto& [name, value] : tls_modes) {
+    if (value == mode) {
+      return name;
+    }
+  }
+  return "disabled";
+}
+
+namespace {
+
+const Field field_table[] = {
+    // DM task keys.
+    {"name", Kind::scalar,
+     [](Config& c, Extra&, const Value& v) { c.online_ddl.name = v.non_empty_str(); }},
+    {"id", Kind::scalar, [](Config& c, Extra&, const Value& v) { c.online_ddl.id = v.str(); }},
+    {"online-ddl", Kind::scalar,
+     [](Config& c, Extra& x, const Value& v) {
+       c.online_ddl.enabled = v.boolean();
+       x.online_ddl_given = true;
+       x.online_ddl_value = c.online_ddl.enabled;
+     }},
+    {"online-ddl-scheme", Kind::scalar,
+     [](Config&, Extra& x, const Value& v) {
+       const std::string s = lower(v.str());
+       if (!s.empty() && s != "gh-ost" && s != "pt") {
+         v.error(
+             fmt::format("expected \"gh-ost\" or \"pt\" (deprecated; use online-ddl: true), "
+                         "got {}",
+                         v.got()));
+       }
+       x.scheme = s;
+     }},
+    {"shadow-table-rules", Kind::list,
+     [](Config& c, Extra&, const Value& v) { c.online_ddl.shadow_table_rules = v.string_list(); }},
+    {"trash-table-rules", Kind::list,
+     [](Config& c, Extra&, const Value& v) { c.online_ddl.trash_table_rules = v.string_list(); }},
+    {"meta-schema", Kind::scalar,
+     [](Config& c, Extra&, const Value& v) { c.online_ddl.meta_schema = v.non_empty_str(); }},
+    {"dry-run", Kind::scalar,
+     [](Config& c, Extra&, const Value& v) { c.online_ddl.dry_run = v.boolean(); }},
+    // Listeners and limits.
+    {"listen", Kind::scalar, [](Config& c, Extra&, const Value& v) { c.listen = v.host_port(); }},
+    {"admin", Kind::scalar,
+     [](Config& c, Extra&, const Value& v) {
+       const std::string s = lower(v.scalar("HOST:PORT or \"off\""));
+       if (s.empty() || s == "off" || s == "false") {
+         c.admin_enabled = false;
+         return;
+       }
+       c.admin = v.host_port();
+       c.admin_enabled = true;
+     }},
+    {"workers", Kind::scalar,
+     [](Config& c, Extra&, const Value& v) { c.workers = static_cast<unsigned>(v.uint(0, 1024)); }},
+    {"max-connections", Kind::scalar,
+     [](Config& c, Extra&, const Value& v) {
+       c.max_connections = static_cast<std::uint32_t>(v.uint(1, 1'000'000));
+     }},
+    {"max-packet-size", Kind::scalar,
+     [](Config& c, Extra&, const Value& v) {
+       c.max_packet_size = static_cast<std::uint32_t>(v.size(1024, 1u << 30));
+     }},
+    // Client-side TLS.
+    {"client-tls.cert", Kind::scalar,
+     [](Config& c, Extra&, const Value& v) { c.client_tls.files.cert = v.str(); }},
+    {"client-tls.key", Kind::scalar,
+     [](Config& c, Extra&, const Value& v) { c.client_tls.files.key = v.str(); }},
+    {"client-tls.ca", Kind::scalar,
+     [](Config& c, Extra&, const Value& v) { c.client_tls.files.ca = v.str(); }},
+    {"client-tls.required", Kind::scalar,
+     [](Config& c, Extra&, const Value& v) { c.client_tls.required = v.boolean(); }},
+    // Backend.
+    {"backend.address", Kind::scalar,
+     [](Config& c, Extra& x, const Value& v) {
+       c.backend.address = v.host_port();
+       x.address_given = true;
+     }},
+    {"backend.user", Kind::scalar,
+     [](Config& c, Extra& x, const Value& v) {
+       c.backend.user = v.non_empty_str();
+       x.user_given = true;
+     }},
+    {"backend.password", Kind::scalar,
+     [](Config&, Extra& x, const Value& v) {
+       x.password = v.str();
+       x.password_source = v.where();
+     },
+     true},
+    {"backend.password-file", Kind::scalar,
+     [](Config&, Extra& x, const Value& v) {
+       x.password_file = v.str();
+       x.password_file_source = v.where();
+     }},
+    {"backend.connect-timeout", Kind::scalar,
+     [](Config& c, Extra&, const Value& v) { c.backend.connect_timeout = v.duration(1ms); }},
+    {"backend.tls.mode", Kind::scalar,
+     [](Config& c, Extra&, const Value& v) { c.backend.tls_mode = v.one_of(tls_modes); }},
+    {"backend.tls.ca", Kind::scalar,
+     [](Config& c, Extra&, const Value& v) { c.backend.tls.ca = v.str(); }},
+    {"backend.tls.cert", Kind::scalar,
+     [](Config& c, Extra&, const Value& v) { c.backend.tls.cert = v.str(); }},
+    {"backend.tls.key", Kind::scalar,
+     [](Config& c, Extra&, const Value& v) { c.backend.tls.key = v.str(); }},
+    {"backend.tls.server-name", Kind::scalar,
+     [](Config& c, Extra&, const Value& v) { c.backend.tls_server_name = v.str(); }},
+    // Backend pool.
+    {"pool.max-connections", Kind::scalar,
+     [](Config& c, Extra&, const Value& v) {
+       c.pool.max_connections = static_cast<std::uint32_t>(v.uint(1, 100'000));
+     }},
+    {"pool.max-idle", Kind::scalar,
+     [](Config& c, Extra&, const Value& v) {
+       c.pool.max_idle = static_cast<std::uint32_t>(v.uint(0, 100'000));
+     }},
+    {"pool.idle-timeout", Kind::scalar,
+     [](Config& c, Extra&, const Value& v) { c.pool.idle_timeout = v.duration(); }},
+    {"pool.acquire-timeout", Kind::scalar,
+     [](Config& c, Extra&, const Value& v) { c.pool.acquire_timeout = v.duration(1ms); }},
+    // Timeouts.
+    {"timeouts.handshake", Kind::scalar,
+     [](Config& c, Extra&, const Value& v) { c.timeouts.handshake = v.duration(1ms); }},
+    {"timeouts.backend-read", Kind::scalar,
+     [](Config& c, Extra&, const Value& v) { c.timeouts.backend_read = v.duration(); }},
+    {"timeouts.drain", Kind::scalar,
+     [](Config& c, Extra&, const Value& v) { c.timeouts.drain = v.duration(); }},
+    // Logging.
+    {"log.level", Kind::scalar,
+     [](Config& c, Extra&, const Value& v) { c.log.level = std::string(v.one_of(log_levels)); }},
+    {"log.format", Kind::scalar,
+     [](Config& c, Extra&, const Value& v) { c.log.format = v.one_of(log_formats); }},
+    {"log.file", Kind::scalar, [](Config& c, Extra&, const Value& v) { c.log.file = v.str(); }},
+};
+
+constexpr std::string_view sections[] = {"client-tls", "backend",  "backend.tls",
+                                         "pool",       "timeouts", "log"};
+
+}  // namespace
+
+std::span<const Field> fields() { return field_table; }
+
+const Field* find_field(std::string_view path) {
+  for (const Field& f : fields()) {
+    if (f.path == path) {
+      return &f;
+    }
+  }
+  return nullptr;
+}
+
+bool is_section(std::string_view path) {
+  return std::find(std::begin(sections), std::end(sections), path) != std::end(sections);
+}
+
+namespace {
+
+std::size_t edit_distance(std::string_view a, std::string_view b) {
+  std::vector<std::size_t> row(b.size() + 1);
+  for (std::size_t j = 0; j <= b.size(); ++j) {
+    row[j] = j;
+  }
+  for (std::size_t i = 1; i <= a.size(); ++i) {
+    std::size_t diagonal = row[0];
+    row[0] = i;
+    for (std::size_t j = 1; j <= b.size(); ++j) {
+      const std::size_t above = row[j];
+      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diagonal + (a[i - 1] == b[j - 1] ? 0 : 1)});
+      diagonal = above;
+    }
+  }
+  return row[b.size()];
+}
+
+}  // namespace
+
+std::string suggestion(std::string_view path) {
+  std::string_view best;
+  std::size_t best_distance = 4;  // only close matches are worth suggesting
+  auto consider = [&](std::string_view candidate) {
+    // A key cut short ("pool.max-conn") is as good as a typo-free match.
+    const bool prefix = path.size() >= 4 && candidate.substr(0, path.size()) == path;
+    const std::size_t d = prefix ? 1 : edit_distance(path, candidate);
+    if (d < best_distance) {
+      best_distance = d;
+      best = candidate;
+    }
+  };
+  for (const Field& f : fields()) {
+    consider(f.path);
+  }
+  for (std::string_view s : sections) {
+    consider(s);
+  }
+  return best.empty() ? std::string() : fmt::format("; did you mean \"{}\"?", best);
+}
+
+}  // namespace config_detail
+
+std::vector<std::string> config_keys() {
+  std::vector<std::string> keys;
+  for (const config_detail::Field& f : config_detail::fields()) {
+    keys.emplace_back(f.path);
+  }
+  return keys;
+}
+
+}  // namespace ghostgate::proxy

@@ -1,0 +1,124 @@
+#pragma once
+// The config loader's insides, shared by its files in proxy/config/ and used nowhere else.
+//
+// The whole schema is one table (fields() in schema.cc): each leaf key has a path, a kind and a
+// setter. Everything else — unknown-key detection, env var names, error prefixes — is derived
+// from it, so a key added to the table is automatically overridable from the environment and
+// reported by name when wrong.
+
+#include <fmt/format.h>
+#include <yaml-cpp/yaml.h>
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "proxy/config/config.h"
+
+namespace ghostgate::proxy::config_detail {
+
+// Every loader error goes through here: a ConfigError with the message as it is.
+[[noreturn]] void fail(const std::string& message);
+std::string lower(std::string_view s);
+// A value as echoed back in an error: quoted, escaped, shortened.
+std::string shown(std::string_view s);
+// What a YAML node is, for "expected X, got Y".
+std::string describe_node(const YAML::Node& node);
+// " (line L, column C)" where the node stands in the file; "" when it comes from elsewhere.
+std::string mark_suffix(const YAML::Node& node);
+
+// One configured value, with where it came from for error messages. The typed readers throw
+// ConfigError naming the key (and the environment variable it came from).
+struct Value {
+  YAML::Node node;
+  std::string key;      // "backend.address"
+  std::string source;   // "" (file) or "GHOSTGATE_BACKEND_ADDRESS"
+  bool secret = false;  // never echo the value back
+
+  std::string where() const;
+  [[noreturn]] void error(std::string_view message) const;
+  std::string got() const;
+  const std::string& scalar(std::string_view expected) const;
+  std::string str() const;
+  std::string non_empty_str() const;
+  bool boolean() const;
+  std::uint64_t uint(std::uint64_t min, std::uint64_t max) const;
+  std::chrono::milliseconds duration(
+      std::chrono::milliseconds min = std::chrono::milliseconds(0)) const;
+  std::uint64_t size(std::uint64_t min, std::uint64_t max) const;
+  HostPort host_port() const;
+  std::vector<std::string> string_list() const;
+
+  template <typename Parse>
+  auto parsed(std::string_view expected, Parse parse) const {
+    const std::string& s = scalar(expected);
+    try {
+      return parse(s);
+    } catch (const ConfigError& e) {
+      error(e.what());
+    }
+  }
+
+  template <typename Enum, std::size_t N>
+  Enum one_of(const std::pair<std::string_view, Enum> (&choices)[N]) const {
+    const std::string s = lower(scalar("a string"));
+    for (const auto& [name, value] : choices) {
+      if (s == name) {
+        return value;
+      }
+    }
+    std::string names;
+    for (std::size_t i = 0; i < N; ++i) {
+      names += (i == 0 ? "" : i + 1 == N ? " or " : ", ") + std::string(choices[i].first);
+    }
+    error(fmt::format("expected {}, got {}", names, got()));
+  }
+};
+
+enum class Kind { scalar, list };
+
+// What the loader collects besides Config fields, resolved after all values are in.
+struct Extra {
+  std::optional<std::string> password;       // backend.password
+  std::optional<std::string> password_file;  // backend.password-file
+  std::string password_source, password_file_source;
+  std::string scheme;  // online-ddl-scheme
+  bool online_ddl_given = false;
+  bool online_ddl_value = true;
+  bool user_given = false;
+  bool address_given = false;
+};
+
+using Setter = void (*)(Config&, Extra&, const Value&);
+
+struct Field {
+  std::string_view path;
+  Kind kind;
+  Setter set;
+  bool secret = false;
+};
+
+// The schema, in documentation order (config.example.yaml).
+std::span<const Field> fields();
+const Field* find_field(std::string_view path);
+// A key that holds a mapping of keys ("backend.tls").
+bool is_section(std::string_view path);
+// "; did you mean \"...\"?" for an unknown key close to a known one, else "".
+std::string suggestion(std::string_view path);
+std::string_view tls_mode_name(BackendTlsMode mode);
+
+// GHOSTGATE_* variables in `env` override the file's `values` (env.cc).
+void apply_env(const char* const* env, std::map<std::string, Value>& values,
+               std::vector<std::string>& warnings);
+// What no single key can check: defaults derived from other keys, keys that exclude each other,
+// files that must be readable (validate.cc).
+void validate(Config& c, Extra& x, std::vector<std::string>& warnings);
+
+}  // namespace ghostgate::proxy::config_detail
