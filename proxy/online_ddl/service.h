@@ -1,11 +1,17 @@
 #pragma once
+// Room proxy/online_ddl/: online DDL in the proxy — the service (this file; decide.cc,
+// run_statement.cc, dry_run.cc), the meta store (meta_store.h), and ClientPort
+// (client_port.h), all it knows of the session whose statement it decides. May use
+// proxy/backend/, proxy/net/, proxy/observe/, proxy/config/, rules/ and protocol/; never
+// proxy/session/, which implements ClientPort. (Arrows: tests/layering/layers.txt.)
+//
 // The online-DDL engine (rules/online_ddl.h) wired to the proxy: classifies each statement,
 // answers suppressed ones locally, runs cut-overs on the replicator's own backend connection
 // (its sql_mode and character set), and persists recorded DDLs in the DM-compatible meta table
 // before any OK. One per process, shared by every worker. In dry-run it forwards every
 // statement and keeps the same state in memory only (dry_run_statement).
 //
-// Failpoints (proxy/failpoint.h; tests/integration/test_crash.py arms each one):
+// Failpoints (proxy/observe/failpoint.h; tests/integration/test_crash.py arms each one):
 //   meta-load                start-up, before the meta table is read
 //   before-record-persist    a ghost DDL recorded in memory, not yet persisted
 //   after-record-persisted   ... persisted, the client's OK not yet sent
