@@ -1,4 +1,10 @@
 #pragma once
+// Room proxy/session/: one client connection — the login (login.cc), the command relay
+// (relay.cc), statement interception (intercept.cc), and the runtime and workers the sessions
+// share (runtime.h). May use proxy/online_ddl/ (it implements its ClientPort), proxy/backend/,
+// proxy/net/, proxy/observe/, proxy/config/, rules/ and protocol/. (Arrows:
+// tests/layering/layers.txt.)
+//
 // One client connection: the MySQL handshake (the client logs in with its own credentials,
 // verified by the backend on a pooled connection), then the command loop. A command is either
 // forwarded with its response relayed byte for byte, or answered by ghostgate itself (online
@@ -47,6 +53,10 @@ class Session final : public ClientPort {
                    std::string_view state, std::string_view message) const override;
 
  private:
+  static constexpr std::uint16_t cr_server_lost = 2013;  // what clients report for a dropped server
+  // Ids of statements prepared by ghostgate itself (the backend's count up from 1).
+  static constexpr std::uint32_t local_statement_base = 0xf0000000u;
+
   struct LocalStatement {
     std::uint16_t params = 0;
     std::string sql;
@@ -108,7 +118,7 @@ class Session final : public ClientPort {
   // Backend statement id -> database, for a forwarded prepared `USE db`: executing it changes
   // the session's database as the text form does.
   std::unordered_map<std::uint32_t, std::string> prepared_use_;
-  std::uint32_t next_local_statement_ = 0xf0000000u;
+  std::uint32_t next_local_statement_ = local_statement_base;
   bool closing_ = false;
 };
 
