@@ -1,4 +1,7 @@
 #pragma once
+// The top of proxy/: the process (this file) and main.cc, wiring every room together; the only
+// files that may use them all. (Arrows: tests/layering/layers.txt; README, "Code map".)
+//
 // The process: one control thread (listener, admin HTTP, signals, meta store, health checks)
 // and N worker threads, each with its own io_context that owns its sessions' sockets and its
 // share of the backend pool.

@@ -1,4 +1,8 @@
 #pragma once
+// Room proxy/admin/: the admin HTTP endpoint (this file). What it serves comes through
+// callbacks the server sets, so it may use only proxy/net/, proxy/observe/ and proxy/config/.
+// Nothing below the top of proxy/ includes it. (Arrows: tests/layering/layers.txt.)
+//
 // The admin HTTP endpoint (Boost.Beast): liveness, readiness, Prometheus metrics, online-DDL
 // state. GET and HEAD only; HTTP/1.1 keep-alive; bounded request size; every read and write has a
 // deadline so a slow or idle client cannot pin a connection; a cap on concurrent connections.

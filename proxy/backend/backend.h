@@ -1,4 +1,8 @@
 #pragma once
+// Room proxy/backend/: connections to the backend — connecting, TLS, ghostgate's own login and
+// queries (this file), and the pool that hands them to sessions (pool.h). May use proxy/net/,
+// proxy/observe/, proxy/config/ and protocol/. (Arrows: tests/layering/layers.txt.)
+//
 // One connection to the backend (TiDB, or the MariaDB stand-in). Client sessions log in on it by
 // relaying the client's own credentials; ghostgate's own work (meta table, health checks) logs
 // in with backend.user. Connections outlive sessions: see pool.h.

@@ -1,4 +1,9 @@
 #pragma once
+// Room proxy/config/: the configuration — its types (this file), YAML loading, GHOSTGATE_*
+// environment overrides, validation and the effective-config dump, one file each. May use
+// nothing else of proxy/ (it is read before logging exists); rules/ and protocol/ if it needs.
+// Every room above reads it. (Arrows: tests/layering/layers.txt; README, "Code map".)
+//
 // The effective configuration of one ghostgate process. Loaded from one YAML file (see
 // config.example.yaml for every key), then overridden by GHOSTGATE_* environment variables.
 // Start-up and SIGHUP reload go through load_config(); it throws ConfigError naming the key.

@@ -1,4 +1,8 @@
 #pragma once
+// Room proxy/net/: bytes on sockets — Boost.Asio (this file), Stream (TCP that may turn TLS
+// mid-handshake), the TLS contexts, packet I/O over a Stream. May use proxy/observe/,
+// proxy/config/ and protocol/. (Arrows: tests/layering/layers.txt.)
+//
 // The one place proxy/ includes Boost.Asio from. <utility> must come first with Boost 1.74 +
 // gcc 12 (asio's coroutine support uses std::exchange without including it).
 // clang-format off

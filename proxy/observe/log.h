@@ -1,4 +1,8 @@
 #pragma once
+// Room proxy/observe/: what the process tells its operators and its crash tests — logging (this
+// file), metrics (metrics.h) and failpoints (failpoint.h). Every room above uses it, so it may
+// use only proxy/config/ (the log section). (Arrows: tests/layering/layers.txt.)
+//
 // Process-wide logging on top of spdlog: one line per record, to stderr or a file, as text
 //
 //   2026-11-22T10:00:00.123Z info [conn 42] cut-over done table=shop.orders ddls=2
