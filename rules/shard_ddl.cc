@@ -101,12 +101,14 @@ std::size_t matching_paren(const Tokens& t, std::size_t open, std::size_t e) {
 // arguments).
 class Emitter {
  public:
-  enum class Piece : std::uint8_t { word, name, open, close, comma, dot, other };
+  // `suffix` is glued to what precedes it (a key part's prefix length: `b`(10)).
+  enum class Piece : std::uint8_t { word, name, open, close, comma, dot, suffix, other };
 
   void append(std::string_view text, Piece piece) {
     if (!out_.empty()) {
       const bool no_space = last_ == Piece::open || last_ == Piece::dot || piece == Piece::close ||
                             piece == Piece::comma || piece == Piece::dot ||
+                            piece == Piece::suffix ||
                             (piece == Piece::open && last_ == Piece::word);
       if (!no_space) {
         out_ += ' ';
@@ -845,7 +847,7 @@ bool parse_column_def(const Tokens& t, std::size_t i, std::size_t e, ColumnDef& 
         return false;
       }
       Emitter em;
-      em.word("AS");
+      em.append("AS", Emitter::Piece::other);  // `AS (`, not a function call `AS(`
       em.tokens(t, i, close + 1);
       i = close + 1;
       if (i < e && (t[i].is("VIRTUAL") || t[i].is("STORED") || t[i].is("PERSISTENT"))) {
@@ -976,7 +978,7 @@ bool parse_key_parts(const Tokens& t, std::size_t& i, std::size_t e, IndexDef& i
       ++k;
       if (k + 2 < close && t[k].is_punct('(') && t[k + 1].kind == TokenKind::number &&
           t[k + 2].is_punct(')')) {
-        em.append("(" + std::string(t[k + 1].text) + ")", Emitter::Piece::other);
+        em.append("(" + std::string(t[k + 1].text) + ")", Emitter::Piece::suffix);
         k += 3;
       }
     } else if (k < close && t[k].is_punct('(')) {  // functional key part
@@ -1162,7 +1164,8 @@ class SpecParser {
     }
     const Token& k = t_[i];
     if (k.is("PRIMARY") || k.is("FOREIGN") || k.is("CHECK") || k.is("PARTITION")) {
-      *why = "ADD " + upper(k.text) + " is not merged across shards";
+      *why = "ADD " + upper(k.text) + (k.is("PRIMARY") || k.is("FOREIGN") ? " KEY" : "") +
+             " is not merged across shards";
       return false;
     }
     if (k.is("UNIQUE") || k.is("INDEX") || k.is("KEY") || k.is("FULLTEXT") || k.is("SPATIAL")) {
@@ -1261,7 +1264,8 @@ class SpecParser {
     const Token& k = t_[i];
     if (k.is("PRIMARY") || k.is("FOREIGN") || k.is("CHECK") || k.is("CONSTRAINT") ||
         k.is("PARTITION") || k.is("SYSTEM")) {
-      *why = "DROP " + upper(k.text) + " is not merged across shards";
+      *why = "DROP " + upper(k.text) + (k.is("PRIMARY") || k.is("FOREIGN") ? " KEY" : "") +
+             " is not merged across shards";
       return false;
     }
     AlterSpec spec;
