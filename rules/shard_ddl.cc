@@ -1887,7 +1887,8 @@ Classification classify_one(const AlterSpec& s, const TargetSchema& target) {
       if (!index_exists) {
         return conflicting(no_index);
       }
-      return contracting("DROP INDEX " + quoted(s.subject));
+      return contracting("DROP INDEX " + quoted(s.subject) +
+                         ": the shards not yet migrated still have it");
     case SpecKind::rename_index:
       if (!index_exists) {
         return conflicting(no_index);

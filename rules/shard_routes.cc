@@ -137,8 +137,8 @@ Router::Router(Router&&) noexcept = default;
 Router& Router::operator=(Router&&) noexcept = default;
 Router::~Router() = default;
 
-std::optional<Router> Router::create(std::vector<RouteRule> rules, bool case_sensitive,
-                                     std::string* error) {
+std::optional<Router> Router::create(std::vector<RouteRule> rules, std::string* error,
+                                     bool case_sensitive) {
   Router router;
   router.case_sensitive_ = case_sensitive;
   auto fail = [&](std::size_t i, std::string_view key, std::string_view value,

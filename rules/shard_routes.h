@@ -13,6 +13,10 @@
 //                                  helper's capture gives: route("shard_1", "orders_1") is
 //                                  `shop`.`orders`. nullopt = no rule routes it (or two do).
 //   routes_to(schema, table, t)    does this upstream name land on target t? (no allocation)
+//                                  E.g. is `shard_1`.`_orders_1_old` a helper of `shop`.`orders`
+//                                  (so `RENAME shop.orders TO shard_1._orders_1_old` is the
+//                                  first half of that shard's cut-over, not a table to move)?
+//                                  routes_to("shard_1", "orders_1", {"shop", "orders"}).
 //   can_route_to(t)                could any upstream name land on t (is t a merge target)?
 //   match(schema, table)           the raw answer (rule index, ambiguity), no allocation.
 //
@@ -78,8 +82,10 @@ class Router {
   // Validates and compiles `rules` (in config order). On error returns nullopt and sets `*error`
   // (if given) to one message naming the rule and key, e.g.
   //   routes.orders.schema-pattern "shard_*x": a `*` may only end a pattern
+  // `case_sensitive` is DM's `case-sensitive` task key (default false).
   [[nodiscard]] static std::optional<Router> create(std::vector<RouteRule> rules,
-                                                    bool case_sensitive, std::string* error);
+                                                    std::string* error,
+                                                    bool case_sensitive = false);
 
   Router(const Router&);
   Router& operator=(const Router&);

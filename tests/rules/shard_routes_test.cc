@@ -26,9 +26,9 @@ std::string describe(const Router& router, std::string_view schema, std::string_
 
 Router make(std::vector<RouteRule> rules, bool case_sensitive = false) {
   std::string error;
-  std::optional<Router> router = Router::create(std::move(rules), case_sensitive, &error);
+  std::optional<Router> router = Router::create(std::move(rules), &error, case_sensitive);
   EXPECT_TRUE(router.has_value()) << error;
-  return router.has_value() ? std::move(*router) : *Router::create({}, false, nullptr);
+  return router.has_value() ? std::move(*router) : *Router::create({}, nullptr);
 }
 
 // The routes of both shard traces plus rules exercising each wildcard form.
@@ -199,7 +199,7 @@ class RouteBadRules : public ::testing::TestWithParam<BadRule> {};
 
 TEST_P(RouteBadRules, OneClearMessage) {
   std::string error;
-  EXPECT_FALSE(Router::create({{"ok", "s", "t", "d", ""}, GetParam().rule}, false, &error));
+  EXPECT_FALSE(Router::create({{"ok", "s", "t", "d", ""}, GetParam().rule}, &error));
   EXPECT_EQ(error, GetParam().error);
 }
 
