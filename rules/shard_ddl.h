@@ -38,6 +38,16 @@
 //                exists, a change to a column or index that does not exist, PRIMARY KEY, FOREIGN
 //                KEY, CHECK, partitioning, AUTO_INCREMENT columns, and every `unknown`.
 // The shard-group decision (shard_group.h) turns these into what runs when.
+//
+// Known limits (documented, not silent):
+//   - Expressions (DEFAULT (...), generated columns, functional key parts) are compared token by
+//     token with bare words upper-cased and quoted names lower-cased, so `(a + b)` and
+//     `(`a` + `b`)` differ (a conflict, never a wrong merge).
+//   - Column character sets: information_schema's COLUMN_TYPE carries none, so a MODIFY that
+//     changes only the charset compares as the same type; a charset named on both sides counts
+//     (ascii < latin1 < utf8mb3 < utf8mb4).
+//   - A character column of n characters is taken to need up to 4n bytes when compared with a
+//     TEXT type (utf8mb4), which may call a safe widening incomparable, never the reverse.
 
 #include <cstddef>
 #include <cstdint>

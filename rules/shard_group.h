@@ -39,6 +39,14 @@
 //     above. The members still missing later reach that version as usual, with nothing to run.
 //   A member whose migration is aborted (its ghost dropped) never reaches decide(): the group
 //   learns of a migration only at its cut-over, so it stays as it was.
+//   At start-up: ShardGroup::from_json(stored text, config, mode) per stored row; a target with
+//   no row starts as ShardGroup(config, mode). A suggested table, beside the DM meta table:
+//     CREATE TABLE IF NOT EXISTS <meta-schema>.<name>_shard_groups (id VARCHAR(32) NOT NULL,
+//       target_schema VARCHAR(128) NOT NULL, target_table VARCHAR(128) NOT NULL, state TEXT,
+//       update_time TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP ON UPDATE CURRENT_TIMESTAMP,
+//       UNIQUE KEY uk_id_target (id, target_schema, target_table))
+//   Instances sharing an `id` must read-modify-write a row atomically (SELECT ... FOR UPDATE in
+//   the transaction that writes it back): two shards of one target may cut over at once.
 //
 // Crash safety: decide() is a pure function of (stored group, member, set, target columns).
 // After a crash at any step the replicator resends the cut-over (it got no OK) and decide()
