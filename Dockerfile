@@ -9,18 +9,25 @@
 # `docker stop` / Kubernetes more time than timeouts.drain (30s by default) so SIGTERM can drain.
 # deploy/ has a Kubernetes sidecar example and a compose file.
 #
-# tests/integration/test_check_config.py checks this file's invariants (base images, non-root
-# user, health check, the runtime packages against `ldd ghostgate`), as no Docker engine runs in CI.
+# scripts/image.sh builds this image and runs it (no Docker engine needed: buildah), checking the
+# probe, the runtime libraries, SIGTERM and a client through it. tests/integration/test_deploy.py
+# checks this file against deploy/ and the binary in every test run.
 
 # ---- build: the README's scripts, on the same Debian release as the runtime --------------------
 FROM debian:bookworm-slim AS build
 WORKDIR /src
-# The package layer first: it is cached until scripts/deps.sh changes.
+# The package layer first: it is cached until scripts/deps.sh changes. Only the build packages.
 COPY scripts/deps.sh scripts/deps.sh
-RUN bash scripts/deps.sh && rm -rf /var/lib/apt/lists/*
-COPY . .
-# Only the proxy: tests and benchmarks run in CI (scripts/test.sh), not in the image build.
-RUN BUILD_DIR=/src/build-image bash scripts/build.sh -DGHOSTGATE_TESTS=OFF -DGHOSTGATE_BENCH=OFF \
+RUN bash scripts/deps.sh build && rm -rf /var/lib/apt/lists/*
+# Whole source folders (files move between sub-folders of proxy/), not tests/ or bench/: only the
+# ghostgate target is built. Tests and benchmarks run in CI (scripts/test.sh), not in the image.
+COPY CMakeLists.txt config.example.yaml ./
+COPY scripts/build.sh scripts/build.sh
+COPY protocol protocol
+COPY rules rules
+COPY proxy proxy
+RUN BUILD_DIR=/src/build-image TARGETS=ghostgate bash scripts/build.sh \
+      -DGHOSTGATE_TESTS=OFF -DGHOSTGATE_BENCH=OFF \
  && strip --strip-debug -o /ghostgate /src/build-image/ghostgate \
  && /ghostgate --version \
  && /ghostgate --check-config /src/config.example.yaml > /dev/null
@@ -30,7 +37,7 @@ FROM debian:bookworm-slim AS runtime
 RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
       libstdc++6 libgcc-s1 libssl3 libre2-9 libyaml-cpp0.7 libspdlog1.10 libfmt9 \
-      libboost-system1.74.0 ca-certificates curl \
+      ca-certificates curl \
  && rm -rf /var/lib/apt/lists/* \
  && groupadd --system --gid 10001 ghostgate \
  && useradd --system --uid 10001 --gid ghostgate --home-dir /nonexistent --no-create-home \

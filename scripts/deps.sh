@@ -1,19 +1,38 @@
 #!/usr/bin/env bash
 # Installs the Debian 12 packages needed to build, test and run ghostgate — only the missing
 # ones. A quick no-op when everything is present. Needs root (or sudo) only when installing.
+#   scripts/deps.sh          everything: build, tests, benchmarks, the stand-in, clients
+#   scripts/deps.sh build    only what compiles ghostgate (the Dockerfile's build stage)
+#   scripts/deps.sh image    what scripts/image.sh needs to build and run the container image
 set -euo pipefail
 
-PACKAGES=(
-  # build
+BUILD_PACKAGES=(
   build-essential cmake ninja-build pkg-config
   libboost1.74-dev libboost-system1.74-dev libssl-dev libre2-dev libyaml-cpp-dev
   libspdlog-dev libfmt-dev nlohmann-json3-dev libcli11-dev
+)
+# buildah builds and runs the image without a Docker engine; debootstrap makes its Debian base
+# when no registry answers; the rest starts the stand-in and a client against the container.
+IMAGE_PACKAGES=(
+  buildah debootstrap mariadb-server mariadb-client python3 python3-pymysql procps
+)
+PACKAGES=(
+  "${BUILD_PACKAGES[@]}"
   # tests and benchmarks
   libgtest-dev libgmock-dev libbenchmark-dev libmysqlcppconn-dev libmariadb-dev clang-14 libclang-rt-14-dev
   # the MariaDB stand-in, real clients, load and online-schema-change tools
-  mariadb-server mariadb-client sysbench haproxy python3 python3-pymysql percona-toolkit
+  mariadb-server mariadb-client sysbench haproxy python3 python3-pymysql python3-yaml percona-toolkit
   openssl procps
 )
+case ${1:-all} in
+  all) ;;
+  build) PACKAGES=("${BUILD_PACKAGES[@]}") ;;
+  image) PACKAGES=("${IMAGE_PACKAGES[@]}") ;;
+  *)
+    echo "deps: unknown group '$1' (all, build, image)" >&2
+    exit 2
+    ;;
+esac
 
 missing=()
 for p in "${PACKAGES[@]}"; do
