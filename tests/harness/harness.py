@@ -992,7 +992,12 @@ def main(ghostgate_only=False):
     _cleanup_all()  # stops what is still running, which also collects sanitizer reports
     for report in _sanitizer_reports:
         sys.stderr.write(f"harness: SANITIZER REPORT in {report}\n")
-    ok = program.result.wasSuccessful() and not _sanitizer_reports
+    # ctest sees only the exit code, so a skipped test must fail the run: a test that cannot
+    # run here (wrong mode, missing tool) is an error to fix, never a pass.
+    for test, reason in program.result.skipped:
+        sys.stderr.write(f"harness: SKIPPED (fails the run): {test.id()}: {reason}\n")
+    ok = (program.result.wasSuccessful() and not program.result.skipped
+          and not _sanitizer_reports)
     sys.exit(0 if ok else 1)
 
 

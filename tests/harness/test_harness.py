@@ -1,5 +1,6 @@
 #!/usr/bin/python3
-"""Self-test of the harness: the stand-in's life cycle and the ghostgate config writer.
+"""Self-test of the harness: the stand-in's life cycle, the ghostgate config writer, and a run
+that fails when a test skipped.
 
 Needs no ghostgate binary: it checks what every integration test relies on.
 """
@@ -76,10 +77,7 @@ class GhostgateConfig(unittest.TestCase):
                        'mode: "verify-ca"', "client-tls:", '- "^_(.+)_gho$"', "level: \"debug\""):
             self.assertIn(needle, text)
         self.assertNotIn("workers", text)
-        try:
-            import yaml  # python3-yaml, when present, checks that the text is real YAML
-        except ImportError:
-            return
+        import yaml  # python3-yaml (scripts/deps.sh): the text must be real YAML
         doc = yaml.safe_load(text)
         self.assertEqual(doc["backend"]["tls"]["mode"], "verify-ca")
         self.assertEqual(doc["pool"], {"max-connections": 8, "max-idle": 2})
@@ -103,6 +101,31 @@ class GhostgateConfig(unittest.TestCase):
         with self.assertRaises(harness.HarnessError) as cm:
             gate.start(timeout=5)
         self.assertIn("exited with 0 before listening", str(cm.exception))
+
+
+class MainRefusesSkips(unittest.TestCase):
+    """ctest sees only the exit code: harness.main() must fail a run in which a test skipped."""
+
+    def run_main(self, body):
+        path = os.path.join(harness.make_tmp_dir(), "t.py")
+        with open(path, "w") as f:
+            f.write("import sys, unittest\n"
+                    f"sys.path.insert(0, {os.path.dirname(os.path.abspath(__file__))!r})\n"
+                    "import harness\n"
+                    "class T(unittest.TestCase):\n"
+                    "    def test_passes(self):\n"
+                    "        pass\n"
+                    f"{body}"
+                    "harness.main()\n")
+        return subprocess.run([sys.executable, path], capture_output=True, text=True,
+                              timeout=60)
+
+    def test_a_skipped_test_fails_the_run(self):
+        r = self.run_main("    def test_skips(self):\n        self.skipTest('not here')\n")
+        self.assertEqual(r.returncode, 1, r.stderr)
+        self.assertIn("SKIPPED (fails the run): __main__.T.test_skips: not here", r.stderr)
+        r = self.run_main("")
+        self.assertEqual(r.returncode, 0, r.stderr)
 
 
 class Cleanup(unittest.TestCase):
@@ -136,4 +159,4 @@ class Cleanup(unittest.TestCase):
 
 
 if __name__ == "__main__":
-    unittest.main(verbosity=2)
+    harness.main()
