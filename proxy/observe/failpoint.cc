@@ -97,19 +97,23 @@ bool parse_action(std::string_view text, Action& action) {
   return false;
 }
 
-std::string describe(const Action& a) {
-  std::string out = a.count ? std::to_string(a.count) + "*" : std::string();
+std::string describe_kind(const Action& a) {
   switch (a.kind) {
     case Action::Kind::off:
-      return out + "off";
+      return "off";
     case Action::Kind::crash:
-      return out + "crash";
+      return "crash";
     case Action::Kind::sleep:
-      return out + "sleep(" + std::to_string(a.sleep_ms) + ")";
+      return "sleep(" + std::to_string(a.sleep_ms) + ")";
     case Action::Kind::error:
-      return out + (a.message.empty() ? "error" : "error(" + a.message + ")");
+      return a.message.empty() ? "error" : "error(" + a.message + ")";
   }
-  return out;
+  return {};
+}
+
+std::string describe(const Action& a) {
+  return (a.count ? std::to_string(a.count) + "*" : std::string()) + describe_kind(a) +
+         (a.skip ? "@" + std::to_string(a.skip + 1) : std::string());
 }
 
 [[noreturn]] void crash_now(std::string_view name) {
@@ -155,10 +159,22 @@ bool parse(std::string_view spec, std::vector<Entry>& out, std::string& error) {
       }
       action = trim(action.substr(star + 1));
     }
+    // @K after the action (and after its argument: error(TEXT) may contain an `@`).
+    if (const std::size_t at = action.rfind('@');
+        at != std::string_view::npos &&
+        (action.find(')') == std::string_view::npos || at > action.rfind(')'))) {
+      std::uint32_t first = 0;
+      if (!parse_uint(action.substr(at + 1), first) || first == 0) {
+        error = "failpoint entry \"" + std::string(item) + "\": bad hit number after '@'";
+        return false;
+      }
+      e.action.skip = first - 1;
+      action = trim(action.substr(0, at));
+    }
     if (!parse_action(action, e.action)) {
       error = "failpoint entry \"" + std::string(item) +
               "\": unknown action (want crash, sleep(MS), error, error(TEXT) or off, "
-              "optionally N*ACTION)";
+              "optionally N*ACTION or ACTION@K)";
       return false;
     }
     entries.push_back(std::move(e));
@@ -236,8 +252,9 @@ std::optional<Action> hit_slow(std::string_view name, bool block) {
     }
     Armed& armed = it->second;
     ++armed.hits;
-    if (armed.action.kind == Action::Kind::off ||
-        (armed.action.count != 0 && armed.hits > armed.action.count)) {
+    const Action& a = armed.action;
+    if (a.kind == Action::Kind::off || armed.hits <= a.skip ||
+        (a.count != 0 && armed.hits > std::uint64_t{a.skip} + a.count)) {
       return std::nullopt;
     }
     action = armed.action;

@@ -11,7 +11,7 @@
 //
 //   GHOSTGATE_FAILPOINTS="after-record-persisted=crash;between-cutover-ddls=sleep(500)"
 //
-// Each entry is NAME=[N*]ACTION, entries separated by `;`:
+// Each entry is NAME=[N*]ACTION[@K], entries separated by `;`:
 //   crash       kill -9 ourselves (SIGKILL: no destructors, no flush, like a power cut for the
 //               process; the log line announcing it is flushed first)
 //   sleep(MS)   wait MS milliseconds, then go on (hit() blocks the thread; evaluate() leaves
@@ -20,6 +20,9 @@
 //   error(TEXT) the same with a message
 //   off         disarmed (so a list can be edited without removing entries)
 //   N*ACTION    only the first N hits act; later ones are ignored
+//   ACTION@K    the first K-1 hits are ignored, the K-th is the first to act (N* counts from
+//               it): `after-cutover-ddl=crash@3` crashes after the third cut-over DDL, where a
+//               plain `crash` would always stop at the first
 //
 // Cost when nothing is armed: one relaxed atomic load per hit() (the names are compile-time
 // strings and are not looked at). Armed failpoints are looked up under a mutex: tests only.
@@ -42,6 +45,7 @@ struct Action {
   std::uint32_t sleep_ms = 0;
   std::string message;      // error(TEXT)
   std::uint32_t count = 0;  // N*ACTION: act this many times; 0 = every time
+  std::uint32_t skip = 0;   // ACTION@K: the first K-1 hits pass (skip = K-1)
 
   friend bool operator==(const Action&, const Action&) = default;
 };

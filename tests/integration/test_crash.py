@@ -5,7 +5,8 @@ never got an OK for. The downstream must end exactly as after a clean run.
 
 For each (failpoint, trace) pair below:
   1. load the trace's before.sql into the stand-in, empty the meta table;
-  2. start ghostgate with GHOSTGATE_FAILPOINTS="<failpoint>=crash";
+  2. start ghostgate with GHOSTGATE_FAILPOINTS="<failpoint>=crash" ("<failpoint>=crash@K" for
+     a failpoint hit once per cut-over DDL: the crash comes after the K-th);
   3. replay trace.sql like an at-least-once replicator, one connection, statement by statement
      (a BEGIN...COMMIT transaction is the unit of retry): on a lost connection restart ghostgate
      without the failpoint, wait for /readyz, reconnect, restore the session (foreign_key_checks,
@@ -26,11 +27,17 @@ The failpoints (proxy/failpoint.h, placed in proxy/online_ddl_service.cc):
   between-cutover-ddls    a cut-over DDL ran and its progress was persisted, more DDLs follow
   before-meta-clear       all cut-over DDLs ran, the meta row not yet cleared
   after-meta-clear        the meta row cleared, the client's OK not yet sent
+  meta-load               start-up: the state is about to be read from the meta table
 
 gh-ost records two DDLs per migration (the ALTER and `AUTO_INCREMENT=N`), so its traces have a
 DDL between two others to crash on; `ghost-split` is ghost-atomic with the user's ALTER split in
 two (gh-ost's statement shapes, same end state), so that the DDL after the crash is one whose
-loss the comparison would see.
+loss the comparison would see. A crash after each of its three cut-over DDLs is tested, the last
+included: `AUTO_INCREMENT=N` changes nothing the definition fingerprint sees, so after that crash
+it runs a second time (harmless: it sets the same counter) while every other DDL runs once.
+
+`meta-load` crashes ghostgate as it loads its state at start-up, between a restart and a cut-over:
+the next start must find that state intact.
 
 The same failpoints armed with `1*error` instead of `crash` make the statement fail once without a
 restart (a meta-table write or a DDL that failed): the replicator retries it, and the result must
@@ -50,7 +57,6 @@ import signal
 import sys
 import threading
 import time
-import unittest
 import urllib.error
 import urllib.request
 
@@ -69,7 +75,8 @@ LOST_CONNECTION = {2003, 2006, 2013}
 GHOST_DDL = re.compile(r"^\s*(?:alter|create\s+index|drop\s+index)\b.*`_[^`]*_(?:gho|new)`", re.I | re.S)
 CUTOVER = re.compile(r"`_[^`]*_(?:gho|new)`\s+(?:to|rename)\b", re.I)
 
-# (failpoint, trace, where it fires: "record" = first ghost DDL, "cutover" = the cut-over)
+# (failpoint[@K: its K-th hit], trace, where it fires: "record" = first ghost DDL, "cutover" = the
+# cut-over)
 SCENARIOS = [
     ("before-record-persist", "ghost-atomic", "record"),
     ("before-record-persist", "ptosc-default", "record"),
@@ -77,8 +84,13 @@ SCENARIOS = [
     ("after-record-persisted", "ptosc-default", "record"),
     ("after-record-persisted", "ptosc-fk-drop-swap", "record"),
     ("after-cutover-ddl", "ghost-split", "cutover"),
+    ("after-cutover-ddl@2", "ghost-split", "cutover"),
+    ("after-cutover-ddl@3", "ghost-split", "cutover"),  # the last: AUTO_INCREMENT=N
+    ("after-cutover-ddl@2", "ghost-two-step", "cutover"),  # the last of two
     ("after-cutover-ddl", "ptosc-default", "cutover"),
+    ("before-progress-persist@2", "ghost-split", "cutover"),
     ("between-cutover-ddls", "ghost-split", "cutover"),
+    ("between-cutover-ddls@2", "ghost-split", "cutover"),
     ("between-cutover-ddls", "ghost-two-step", "cutover"),
     ("before-meta-clear", "ghost-atomic", "cutover"),
     ("before-meta-clear", "ghost-two-step", "cutover"),
@@ -201,7 +213,7 @@ class Crash(harness.TestCase):
     @classmethod
     def setUpClass(cls):
         if harness.mode() != harness.MODE_GHOSTGATE:
-            raise unittest.SkipTest("crash tests kill ghostgate: nothing to kill in direct mode")
+            raise harness.HarnessError("crash tests kill ghostgate: run them through it")
         cls.standin = harness.Standin().start()
         cls.target = harness.Target(cls.standin, None)
 
@@ -268,6 +280,8 @@ class Crash(harness.TestCase):
         return rep
 
     def run_scenario(self, failpoint, trace, where, action="crash"):
+        failpoint, _, nth = failpoint.partition("@")
+        nth = int(nth or 1)
         statements, folder = trace_statements(trace)
         ghost_ddls = [s for s in statements if GHOST_DDL.match(s) and not CUTOVER.search(s)]
         if where == "record":
@@ -278,7 +292,7 @@ class Crash(harness.TestCase):
             fire_at = cutovers[0]
 
         self.load_before(folder)
-        gate = self.start_gate(f"{failpoint}={action}")
+        gate = self.start_gate(f"{failpoint}={action}" + (f"@{nth}" if nth > 1 else ""))
         wait_ready(gate)
         rep = self.replay(gate, statements, retry_errors=action != "crash")
         log = self.gate_log(gate)
@@ -304,15 +318,26 @@ class Crash(harness.TestCase):
         self.check_downstream(folder)
         self.assertEqual(self.meta_rows(), (), "meta table not empty at the end")
 
-        # Each recorded DDL ran exactly once at the cut-over: none twice, none lost.
-        ran = re.findall(r"online-ddl: cut-over ran on [^:]+: (.*)$", log, re.M)
-        self.assertEqual(len(ran), len(set(ran)), f"a cut-over DDL ran twice: {ran}")
-        self.assertEqual(len(ran), len(ghost_ddls),
+        # Each recorded DDL ran exactly once at the cut-over: none twice, none lost. A crash
+        # after the K-th DDL ran and before its progress was persisted: the restarted ghostgate
+        # sees from the definition that it ran, unless the DDL changes only AUTO_INCREMENT,
+        # which the fingerprint leaves out: that one runs again.
+        ran = self.cutover_ddls_ran(gate)
+        tails = [ddl.split("`_", 1)[1].split("`", 1)[1].strip()  # the DDL after its table name
+                 for ddl in ghost_ddls]
+        runs = {tail: 1 for tail in tails}
+        crashed_after_ddl = (action == "crash" and
+                             failpoint in ("after-cutover-ddl", "before-progress-persist"))
+        if crashed_after_ddl:
+            if re.fullmatch(r"AUTO_INCREMENT=\d+", tails[nth - 1]):
+                runs[tails[nth - 1]] = 2
+            else:
+                self.assertIn(f"cut-over DDL {nth} of ", log, "the fingerprint did not see it")
+        self.assertEqual(len(ran), sum(runs.values()),
                          f"cut-over DDLs run {ran} vs recorded {ghost_ddls}")
-        for ddl in ghost_ddls:
-            tail = ddl.split("`_", 1)[1].split("`", 1)[1].strip()  # the DDL after its table name
-            self.assertEqual(sum(1 for r in ran if r.endswith(tail)), 1,
-                             f"{ddl!r} ran {ran}")
+        for tail, times in runs.items():
+            self.assertEqual(sum(1 for r in ran if r.endswith(tail)), times,
+                             f"{tail!r} ran {ran}")
         gate.stop()
 
     def run_matrix(self, scenarios, action):
@@ -333,16 +358,41 @@ class Crash(harness.TestCase):
     def test_error_points(self):
         self.run_matrix(ERROR_SCENARIOS, "1*error")
 
-    def test_resent_cutover_waits_for_the_running_one(self):
-        """The cut-over RENAME arrives again on a second connection while the first is still
-        running its DDLs: the second waits, then finds nothing left to do. Each DDL runs once."""
-        statements, folder = trace_statements("ghost-split")
+    def replay_to_cutover(self, trace, failpoints=None):
+        """Loads `trace`'s before.sql and replays it up to its cut-over through a fresh
+        ghostgate (armed with `failpoints`): (ghostgate, statements, index of the cut-over,
+        folder of before.sql and expected.txt)."""
+        statements, folder = trace_statements(trace)
         cut = next(i for i, s in enumerate(statements) if CUTOVER.search(s))
         self.load_before(folder)
-        gate = self.start_gate("after-cutover-ddl=1*sleep(3000)")
+        gate = self.start_gate(failpoints)
         wait_ready(gate)
         rep = self.replay(gate, statements[:cut])
         self.assertEqual(rep.errors, [])
+        return gate, statements, cut, folder
+
+    def replay_rest(self, gate, statements, folder):
+        """Replays `statements` with no error and no lost connection; the downstream must then
+        be what expected.txt says and nothing left in the meta table."""
+        rep = self.replay(gate, statements)
+        self.assertEqual((rep.errors, rep.lost), ([], []))
+        self.check_downstream(folder)
+        self.assertEqual(self.meta_rows(), ())
+
+    def cutover_ddls_ran(self, gate):
+        return re.findall(r"online-ddl: cut-over ran on [^:]+: (.*)$", self.gate_log(gate), re.M)
+
+    def assert_each_ran_once(self, gate, recorded):
+        ran = self.cutover_ddls_ran(gate)
+        self.assertEqual(len(ran), recorded, f"each of the {recorded} recorded DDLs runs once: "
+                         f"{ran}")
+        self.assertEqual(len(set(ran)), recorded, ran)
+
+    def test_resent_cutover_waits_for_the_running_one(self):
+        """The cut-over RENAME arrives again on a second connection while the first is still
+        running its DDLs: the second waits, then finds nothing left to do. Each DDL runs once."""
+        gate, statements, cut, folder = self.replay_to_cutover("ghost-split",
+                                                               "after-cutover-ddl=1*sleep(3000)")
 
         results = {}
 
@@ -369,25 +419,41 @@ class Crash(harness.TestCase):
         log = self.gate_log(gate)
         self.assertIn("waiting for another statement on the same ghost table", log)
 
-        rep = self.replay(gate, statements[cut + 1:])
-        self.assertEqual(rep.errors, [])
-        self.check_downstream(folder)
-        self.assertEqual(self.meta_rows(), ())
-        ran = re.findall(r"online-ddl: cut-over ran on [^:]+: (.*)$", self.gate_log(gate), re.M)
-        self.assertEqual(len(ran), 3, f"each of the 3 recorded DDLs runs once: {ran}")
-        self.assertEqual(len(set(ran)), 3, ran)
+        self.replay_rest(gate, statements[cut + 1:], folder)
+        self.assert_each_ran_once(gate, 3)
+        gate.stop()
+
+    def test_crash_while_loading_state(self):
+        """ghostgate dies (SIGKILL) as it loads its state at start-up, between the ghost's
+        DDLs and the cut-over: the next start finds the state whole, the cut-over runs each
+        recorded DDL once."""
+        gate, statements, cut, folder = self.replay_to_cutover("ghost-split")
+        gate.stop()
+        stored = self.meta_rows()
+        self.assertEqual(len(stored), 1, "the ghost's DDLs are persisted")
+
+        gate.wait_ready = False
+        try:
+            self.start_with(gate, "meta-load=crash")
+        except harness.HarnessError as e:  # it may die before it listens
+            self.assertIn("exited with -9", str(e))
+        gate.wait_ready = True
+        harness.wait_until(lambda: gate.proc.poll() is not None, 30,
+                           what="ghostgate to die as it loads its state")
+        self.assertEqual(gate.proc.returncode, -signal.SIGKILL, "ghostgate did not die by SIGKILL")
+        self.assertIn("failpoint meta-load: crash", self.gate_log(gate))
+        self.assertEqual(self.meta_rows(), stored)
+
+        self.start_with(gate, None)
+        wait_ready(gate)
+        self.replay_rest(gate, statements[cut:], folder)
+        self.assert_each_ran_once(gate, 3)
         gate.stop()
 
     def test_cutover_waits_for_state(self):
         """A cut-over that arrives before ghostgate has loaded its state from the meta table is
         refused (the replicator retries), never answered OK without the recorded DDLs."""
-        statements, folder = trace_statements("ghost-atomic")
-        cut = next(i for i, s in enumerate(statements) if CUTOVER.search(s))
-        self.load_before(folder)
-        gate = self.start_gate()
-        wait_ready(gate)
-        rep = self.replay(gate, statements[:cut])
-        self.assertEqual(rep.errors, [])
+        gate, statements, cut, folder = self.replay_to_cutover("ghost-atomic")
         self.assertEqual(len(self.meta_rows()), 1, "the ghost's DDLs are persisted")
         gate.stop()
 
@@ -410,11 +476,7 @@ class Crash(harness.TestCase):
         self.assertIn("failpoint meta-load: error", self.gate_log(gate))
 
         wait_ready(gate)
-        rep = self.replay(gate, statements[cut:])
-        self.assertEqual(rep.errors, [])
-        self.assertEqual(rep.lost, [])
-        self.check_downstream(folder)
-        self.assertEqual(self.meta_rows(), ())
+        self.replay_rest(gate, statements[cut:], folder)
         gate.stop()
 
 

@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <csignal>
+#include <cstdio>
 
 namespace ghostgate::proxy::failpoint {
 namespace {
@@ -11,12 +12,13 @@ namespace {
 using Kind = Action::Kind;
 
 Action make(Kind kind, std::uint32_t sleep_ms = 0, std::string message = {},
-            std::uint32_t count = 0) {
+            std::uint32_t count = 0, std::uint32_t skip = 0) {
   Action a;
   a.kind = kind;
   a.sleep_ms = sleep_ms;
   a.message = std::move(message);
   a.count = count;
+  a.skip = skip;
   return a;
 }
 
@@ -41,6 +43,12 @@ TEST(FailpointParse, AcceptsTheDocumentedForms) {
       {"x=1*crash", {{"x", make(Kind::crash, 0, {}, 1)}}},
       {"x=3*sleep(10)", {{"x", make(Kind::sleep, 10, {}, 3)}}},
       {"x=2*error(a*b)", {{"x", make(Kind::error, 0, "a*b", 2)}}},
+      {"x=crash@1", {{"x", make(Kind::crash)}}},
+      {"x=crash@3", {{"x", make(Kind::crash, 0, {}, 0, 2)}}},
+      {"x=crash @ 2", {{"x", make(Kind::crash, 0, {}, 0, 1)}}},
+      {"x=2*sleep(5)@4", {{"x", make(Kind::sleep, 5, {}, 2, 3)}}},
+      {"x=error(a@b)", {{"x", make(Kind::error, 0, "a@b")}}},
+      {"x=error(a@b)@2", {{"x", make(Kind::error, 0, "a@b", 0, 1)}}},
       {"a=crash;b=sleep(1);c.d/e_f=error",
        {{"a", make(Kind::crash)}, {"b", make(Kind::sleep, 1)}, {"c.d/e_f", make(Kind::error)}}},
   };
@@ -66,6 +74,12 @@ TEST(FailpointParse, RejectsBadSpecsWithAMessageNamingTheEntry) {
       "a=crash(1)",           // crash takes no argument
       "a=0*crash",            // a count of zero acts never: certainly a mistake
       "a=x*crash",            //
+      "a=crash@0",            // hits count from 1
+      "a=crash@",             //
+      "a=crash@x",            //
+      "a=crash@-1",           //
+      "a=crash@1@2",          //
+      "a=error(x)@",          //
       "a=crash;b=nope",       // one bad entry spoils the lot
       "x=error(disk; full)",  // `;` always separates entries
   };
@@ -111,6 +125,23 @@ TEST_F(FailpointArmed, ErrorActsAndCountLimitsIt) {
   EXPECT_EQ(describe_armed(), "a=2*error(boom);b=error;c=off");
 }
 
+TEST_F(FailpointArmed, SkipLetsTheFirstHitsPass) {
+  std::string error;
+  ASSERT_TRUE(configure("a=error@3;b=2*error(twice)@2", error)) << error;
+  EXPECT_EQ(describe_armed(), "a=error@3;b=2*error(twice)@2");
+  EXPECT_FALSE(hit("a").has_value()) << "hit 1 of a passes";
+  EXPECT_FALSE(hit("a").has_value()) << "hit 2 of a passes";
+  EXPECT_TRUE(hit("a").has_value()) << "hit 3 of a acts";
+  EXPECT_TRUE(hit("a").has_value()) << "and every one after it (no count)";
+  EXPECT_EQ(hits("a"), 4u);
+  std::vector<bool> acted;
+  for (int i = 0; i < 5; ++i) {
+    acted.push_back(hit("b").has_value());
+  }
+  EXPECT_EQ(acted, (std::vector<bool>{false, true, true, false, false}))
+      << "2*...@2: hits 2 and 3 act, none other";
+}
+
 TEST_F(FailpointArmed, OnlyOffEntriesLeaveTheFastPathDisarmed) {
   std::string error;
   ASSERT_TRUE(configure("a=off", error));
@@ -131,6 +162,22 @@ TEST_F(FailpointArmed, SleepBlocksThenCarriesOn) {
   EXPECT_FALSE(hit("s").has_value());
   EXPECT_GE(std::chrono::steady_clock::now() - start, std::chrono::milliseconds(30));
   EXPECT_EQ(hits("s"), 1u);
+}
+
+TEST(FailpointCrash, SkippedHitsDoNotCrash) {
+  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  EXPECT_EXIT(
+      {
+        std::string error;
+        if (configure("boom=crash@3", error)) {
+          hit("boom");
+          hit("boom");
+          std::fprintf(stderr, "two hits passed\n");
+          hit("boom");
+        }
+        std::_Exit(0);
+      },
+      ::testing::KilledBySignal(SIGKILL), "two hits passed(.|\n)*failpoint boom: crash");
 }
 
 TEST(FailpointCrash, KillsTheProcessWithSigkill) {
