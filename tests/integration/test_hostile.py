@@ -28,6 +28,7 @@ import pymysql  # noqa: E402
 
 PROMPT = 15  # seconds; every "promptly" below is well under the clients' own timeouts (60 s)
 STORM_PASSWORD_PREFIX = "storm-wrong-pw-"  # test_secrets.py looks for it in every log
+STORM_ATTEMPTS = 240  # wrong passwords in the storm, at least
 
 
 # ---------------------------------------------------------------------------------------------
@@ -359,6 +360,24 @@ class RawClient:
         self.sock.close()
 
 
+def complete_frames(data, max_payload, rnd):
+    """`data` as a client would have sent it whole: the last frame's payload (or header) filled
+    up with random bytes, unless its header announces more than `max_payload` (ghostgate
+    refuses it at once). Returns (bytes, the payloads of the complete frames)."""
+    data, frames, pos = bytearray(data), [], 0
+    while pos < len(data):
+        if len(data) - pos < 4:
+            data += rnd.randbytes(4 - (len(data) - pos))
+        n = int.from_bytes(data[pos:pos + 3], "little")
+        if n > max_payload:
+            break
+        if len(data) < pos + 4 + n:
+            data += rnd.randbytes(pos + 4 + n - len(data))
+        frames.append(bytes(data[pos + 4:pos + 4 + n]))
+        pos += 4 + n
+    return bytes(data), frames
+
+
 def abort_pymysql(conn):
     """Makes a pymysql connection vanish with a TCP reset. (socket.close() alone would not
     close it: pymysql's makefile() reader keeps the descriptor open.)"""
@@ -369,20 +388,6 @@ def abort_pymysql(conn):
 
 # ---------------------------------------------------------------------------------------------
 # observing ghostgate and the backend
-
-def vm_rss_kib(pid):
-    with open(f"/proc/{pid}/status") as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-    raise RuntimeError(f"no VmRSS for {pid}")
-
-
-def sanitized(pid):
-    """Whether the process runs an AddressSanitizer build (its RSS is not comparable)."""
-    with open(f"/proc/{pid}/maps") as f:
-        return "libasan" in f.read()
-
 
 def metrics(gate):
     with urllib.request.urlopen(f"http://{gate.host}:{gate.admin_port}/metrics",
@@ -552,9 +557,8 @@ class Hostile(harness.TestCase):
         silent = [socket.create_connection((gate.host, gate.port)) for _ in range(6)]
         try:
             time.sleep(0.3)
-            t0 = time.monotonic()
+            # Starved, it would wait for a slot until acquire-timeout (2 s) and get ERR 1040.
             self.assert_login_works(gate)
-            self.assertLess(time.monotonic() - t0, 5)
         finally:
             for s in silent:
                 s.close()
@@ -694,23 +698,87 @@ class Hostile(harness.TestCase):
         self.assert_login_works(self.gate)
 
     def test_random_bytes_after_login(self):
+        # Random bytes as commands after a login, each followed by a query whose answer is
+        # known: within PROMPT, either that answer arrives after well-framed replies to the
+        # garbage (ending in OK, ERR or EOF), or the connection closes on a packet boundary.
+        # A session that hangs, swallows a command or answers out of sync fails.
         rnd = random.Random(7)
+        limit = 1 << 20  # the gate's max-packet-size
         for i in range(20):
             c = RawClient(self.gate.host, self.gate.port)
             # tester: no SHUTDOWN or PROCESS privilege, whatever command byte chance picks
             c.login(harness.TEST_USER, harness.TEST_PASSWORD)
-            c.sock.settimeout(0.5)
-            if i % 2:
-                c.send_raw(rnd.randbytes(rnd.randint(1, 200)))
+            # Raw bytes (mostly a header announcing more than max-packet-size); a frame with a
+            # wrong sequence id; a frame with the right one, whose first byte is a command
+            # (0x00-0x1f) or anything; the same sent in two pieces.
+            kind = i % 4
+            if kind == 0:
+                data = rnd.randbytes(rnd.randint(1, 200))
             else:
-                c.send_packet(rnd.randbytes(rnd.randint(1, 200)), seq=rnd.randint(0, 255))
+                payload = rnd.randbytes(rnd.randint(1, 200))
+                if kind == 2 or rnd.random() < 0.5:
+                    payload = bytes([rnd.randrange(0x20)]) + payload[1:]
+                data = self._packet(payload, seq=rnd.randint(1, 255) if kind == 1 else 0)
+            data, frames = complete_frames(data, limit, rnd)
+            sentinel = f"sentinel {i}".encode()
             try:
-                c.read_until_close(0.5)
-            except socket.timeout:
-                pass  # still open (e.g. waiting for the rest of a packet): fine
+                cut = rnd.randint(1, len(data) - 1) if kind == 3 else len(data)
+                c.send_raw(data[:cut])
+                time.sleep(0.05 if kind == 3 else 0)
+                c.send_raw(data[cut:])
+                c.send_packet(bytes([COM_QUERY]) + b"SELECT '" + sentinel + b"'", seq=0)
+            except OSError:
+                pass  # closed on us while sending: the reply below must say so
+            what = f"case {i}: {data[:24].hex()}... ({len(data)} bytes)"
+            replies, closed = self.replies_until(c, sentinel, what)
+            for p in replies:
+                if p[:1] == b"\xff":
+                    err = parse_err(p)
+                    self.assertTrue(err.code > 0 and len(err.state) == 5, f"{what}: {p!r}")
+            if closed:
+                continue
+            # Answered: every command that has a reply got one, ending as a reply ends.
+            wants_reply = [f for f in frames if f[:1] not in (b"\x18", b"\x19")]  # STMT_*
+            if wants_reply:
+                self.assertTrue(replies, f"{what}: no reply to {len(wants_reply)} command(s)")
+                last = replies[-1]
+                ends = last[:1] in (b"\x00", b"\xff") or (last[:1] == b"\xfe" and len(last) < 9)
+                statistics = wants_reply[-1][:1] == b"\x09"  # its reply is one string
+                self.assertTrue(ends or statistics, f"{what}: last reply {last[:40]!r}")
             c.abort()
         self.assert_alive(self.gate)
         self.assert_login_works(self.gate, user=harness.TEST_USER)
+
+    def replies_until(self, c, sentinel, what):
+        """The packets before the answer to `SELECT '<sentinel>'` (its column count,
+        definition and EOF left out), and whether the connection closed instead. Fails unless
+        one or the other happens within PROMPT, or on a close in the middle of a packet."""
+        deadline = time.monotonic() + PROMPT
+        packets = []
+        row = lenenc(len(sentinel)) + sentinel
+        while True:
+            c.sock.settimeout(max(0.01, deadline - time.monotonic()))
+            try:
+                header = c._recv_exact(4)
+            except socket.timeout:
+                self.fail(f"{what}: neither an answer nor a close within {PROMPT}s "
+                          f"(got {packets!r:.300})")
+            except Closed:
+                self.assertEqual(c.buf, b"", f"{what}: closed inside a packet header")
+                c.sock.close()
+                return packets, True
+            n = int.from_bytes(header[:3], "little")
+            try:
+                payload = c._recv_exact(n)
+            except socket.timeout:
+                self.fail(f"{what}: a packet announced {n} bytes and never ended")
+            except Closed as e:
+                self.fail(f"{what}: closed inside a packet ({e})")
+            if payload == row:
+                # before it: its column count (1), its column definition and an EOF
+                self.assertEqual(packets[-3:-2], [b"\x01"], f"{what}: {packets!r:.300}")
+                return packets[:-3], False
+            packets.append(payload)
 
     # ---- packet over max-packet-size (1 MiB here)
 
@@ -758,8 +826,6 @@ class Hostile(harness.TestCase):
         gate = self.extra_gate("idle", pool={"max-connections": IDLE_CLIENTS + 50,
                                              "max-idle": 16},
                                extra={"max-connections": IDLE_CLIENTS}, log_level="info")
-        pid = gate.proc.pid
-        rss = {"start": vm_rss_kib(pid)}
         conns, errors, lock = [], [], threading.Lock()
 
         def opener(n):
@@ -772,20 +838,19 @@ class Hostile(harness.TestCase):
                     with lock:
                         errors.append(repr(e))
 
-        t0 = time.monotonic()
         threads = [threading.Thread(target=opener, args=(IDLE_CLIENTS // 8,)) for _ in range(8)]
         for t in threads:
             t.start()
         for t in threads:
             t.join(300)
-        open_seconds = time.monotonic() - t0
         self.assertEqual(errors[:5], [], f"{len(errors)} of {IDLE_CLIENTS} logins failed")
         self.assertEqual(len(conns), IDLE_CLIENTS)
-        rss["idle"] = vm_rss_kib(pid)
+        m = metrics(gate)
+        self.assertEqual(m["ghostgate_client_connections_active"], IDLE_CLIENTS)
+        self.assertLessEqual(m["ghostgate_backend_connections_open"], IDLE_CLIENTS + 50)
 
         # Beyond max-connections: ERR 1040 at once, whatever the client does next.
         refused = {}
-        t0 = time.monotonic()
         for i in range(REFUSED_CLIENTS):
             c = RawClient(gate.host, gate.port, timeout=PROMPT)
             try:
@@ -798,7 +863,6 @@ class Hostile(harness.TestCase):
             except Closed:
                 refused["closed"] = refused.get("closed", 0) + 1
             c.sock.close()
-        refuse_seconds = time.monotonic() - t0
         self.assertEqual(refused, {1040: REFUSED_CLIENTS})
 
         # The idle ones are unaffected.
@@ -821,7 +885,6 @@ class Hostile(harness.TestCase):
         for t in threads:
             t.join(300)
         self.assertEqual(failures[:5], [], f"{len(failures)} idle clients failed")
-        rss["busy"] = vm_rss_kib(pid)
         # Room again as soon as some leave.
         for c in conns[:10]:
             c.close()
@@ -833,16 +896,10 @@ class Hostile(harness.TestCase):
             c.close()
         harness.wait_until(lambda: metrics(gate)["ghostgate_client_connections_active"] == 0,
                            60, what="all clients gone")
-        rss["after"] = vm_rss_kib(pid)
-        sys.stderr.write(
-            f"\nidle clients: {IDLE_CLIENTS} logged in in {open_seconds:.1f}s, "
-            f"{REFUSED_CLIENTS} refused (ERR 1040) in {refuse_seconds:.1f}s; ghostgate VmRSS "
-            + ", ".join(f"{k} {v / 1024:.1f} MiB" for k, v in rss.items()) + "\n")
-        # Generous: the point is "bounded", not a figure. Under AddressSanitizer (shadow memory,
-        # quarantine of freed blocks) the same run needs several times more.
-        bound_mib = 1024 if sanitized(pid) else 200
-        for k, v in rss.items():
-            self.assertLess(v, bound_mib * 1024, f"VmRSS {k}: {rss}")
+        # Once they left, the pool keeps no more than max-idle. (What the idle clients cost in
+        # memory is measured by bench/compare.sh, bench/RESULTS.md: not asserted here.)
+        harness.wait_until(lambda: metrics(gate)["ghostgate_backend_connections_open"] <= 16,
+                           PROMPT, what="the pool back to max-idle")
         self.assert_alive(gate)
         self.assert_login_works(gate)
         gate.stop()  # its idle backend connections would blur the other tests' counts
@@ -850,12 +907,16 @@ class Hostile(harness.TestCase):
     # ---- wrong passwords by the thousand
 
     def test_wrong_password_storm(self):
+        # 12 attackers send wrong passwords while a logged-in client keeps querying, newcomers
+        # keep logging in and the pool is sampled; the storm lasts until there were
+        # STORM_ATTEMPTS attempts and each of the others was served a few times during it.
+        # Functional facts only: every wrong password gets 1045, nobody else gets an error,
+        # and the pool stays within its limit. How fast is bench/login_storm.py's question.
         gate = self.extra_gate("storm", pool={"max-connections": 8, "max-idle": 8})
         sessions_before = len(backend_sessions(self.standin))
-        storm_seconds = 8
         stop = threading.Event()
         stats = {"ok": 0, "errors": [], "storm": {}, "newcomers": 0, "newcomer_errors": [],
-                 "slowest_login": 0.0, "max_open": 0, "max_waiting": 0}
+                 "samples": 0, "max_open": 0}
         lock = threading.Lock()
 
         def legit():
@@ -892,41 +953,47 @@ class Hostile(harness.TestCase):
 
         def newcomer():
             while not stop.is_set():
-                t0 = time.monotonic()
                 try:
                     self.assert_login_works(gate, user=harness.TEST_USER)
                     stats["newcomers"] += 1
                 except Exception as e:  # asserted below
                     stats["newcomer_errors"].append(repr(e))
-                stats["slowest_login"] = max(stats["slowest_login"], time.monotonic() - t0)
-                time.sleep(0.2)
 
         def sampler():
             while not stop.is_set():
-                m = metrics(gate)
-                stats["max_open"] = max(stats["max_open"],
-                                        m["ghostgate_backend_connections_open"])
-                stats["max_waiting"] = max(stats["max_waiting"],
-                                           m["ghostgate_backend_pool_waiting"])
-                time.sleep(0.2)
+                open_now = metrics(gate)["ghostgate_backend_connections_open"]
+                stats["max_open"] = max(stats["max_open"], open_now)
+                stats["samples"] += 1
+                time.sleep(0.05)
 
-        threads = [threading.Thread(target=legit), threading.Thread(target=newcomer),
-                   threading.Thread(target=sampler)]
-        threads += [threading.Thread(target=attacker, args=(n,)) for n in range(12)]
-        for t in threads:
+        def failed():
+            return stats["errors"] or stats["newcomer_errors"]
+
+        others = [threading.Thread(target=f) for f in (legit, newcomer, sampler)]
+        for t in others:
             t.start()
-        time.sleep(storm_seconds)
-        stop.set()
-        for t in threads:
-            t.join(60)
-        sys.stderr.write(f"\nwrong-password storm for {storm_seconds}s: {stats}\n")
-        attempts = sum(stats["storm"].values())
-        self.assertGreater(attempts, 200, stats)
-        self.assertEqual(stats["storm"].get(1045, 0), attempts, "every wrong password: 1045")
+        harness.wait_until(lambda: stats["ok"] and stats["newcomers"] or failed(), PROMPT,
+                           what="the logged-in client and the newcomers at work")
+        before = {k: stats[k] for k in ("ok", "newcomers", "samples")}
+        attackers = [threading.Thread(target=attacker, args=(n,)) for n in range(12)]
+        for t in attackers:
+            t.start()
+
+        def storm_done():
+            attempts = sum(stats["storm"].values())
+            served = all(stats[k] - before[k] >= 3 for k in before)
+            return attempts >= STORM_ATTEMPTS and served or failed()
+
+        try:
+            harness.wait_until(storm_done, 120, what="the storm's attempts, bystanders served")
+        finally:
+            stop.set()
+            for t in attackers + others:
+                t.join(60)
+        sys.stderr.write(f"\nwrong-password storm: {stats}\n")
+        self.assertEqual(list(stats["storm"]), [1045], f"every wrong password: 1045 {stats}")
         self.assertEqual(stats["errors"], [])
-        self.assertGreater(stats["ok"], 50)
-        self.assertEqual(stats["newcomer_errors"], [], stats)
-        self.assertGreater(stats["newcomers"], 5)
+        self.assertEqual(stats["newcomer_errors"], [])
         self.assertLessEqual(stats["max_open"], 8)
         # Nothing left behind: the backend sees at most the pool.
         harness.wait_until(lambda: len(backend_sessions(self.standin)) <= sessions_before + 8,
@@ -934,9 +1001,7 @@ class Hostile(harness.TestCase):
         m = metrics(gate)
         self.assertLessEqual(m["ghostgate_backend_connections_open"], 8)
         self.assertEqual(m["ghostgate_backend_pool_waiting"], 0)
-        t0 = time.monotonic()
         self.assert_login_works(gate)
-        self.assertLess(time.monotonic() - t0, 2, "a login after the storm waited for the pool")
         self.assert_alive(gate)
 
     # ---- clients that vanish; the pool must stay clean
@@ -1013,17 +1078,23 @@ class Hostile(harness.TestCase):
                            PROMPT, what="backend sessions back to the idle level")
         self.assert_alive(gate)
 
+    @staticmethod
+    def vanish_after(gate, setup):
+        """A client runs `setup` and vanishes (TCP reset): its backend connection's id."""
+        a = gate.connect(database="test_hostile", autocommit=True, read_timeout=PROMPT)
+        with a.cursor() as cur:
+            cur.execute("SELECT CONNECTION_ID()")
+            a_id = cur.fetchone()[0]
+            setup(cur)
+        abort_pymysql(a)
+        return a_id
+
     def dirty_then_reused(self, gate, setup):
         """Client A runs `setup` and vanishes; returns client B on the backend connection A
         left behind, or None if the pool never offered it again."""
         tried = []
         for _ in range(6):
-            a = gate.connect(database="test_hostile", autocommit=True, read_timeout=PROMPT)
-            with a.cursor() as cur:
-                cur.execute("SELECT CONNECTION_ID()")
-                a_id = cur.fetchone()[0]
-                setup(cur)
-            abort_pymysql(a)
+            a_id = self.vanish_after(gate, setup)
             time.sleep(0.3)  # ghostgate notices and parks the connection
             # autocommit=None: pymysql leaves the session's autocommit as it finds it
             b = gate.connect(database="test_hostile", autocommit=None, read_timeout=PROMPT)
@@ -1048,7 +1119,7 @@ class Hostile(harness.TestCase):
             cur.execute("CREATE TEMPORARY TABLE IF NOT EXISTS tmp_leak (x INT)")
             cur.execute("PREPARE leaked FROM 'SELECT 1'")
             # No open transaction here: a connection left inside one is closed, never pooled
-            # (test_vanished_client_transaction_releases_its_locks).
+            # (below, and test_vanished_client_transaction_releases_its_locks).
 
         b = self.dirty_then_reused(gate, dirty)
         self.assertIsNotNone(b, "the pool never offered the vanished client's connection again")
@@ -1060,9 +1131,20 @@ class Hostile(harness.TestCase):
                 cur.execute("SELECT * FROM tmp_leak")
             with self.assertRaises(pymysql.err.MySQLError):
                 cur.execute("EXECUTE leaked")
-            cur.execute("SELECT COUNT(*) FROM leak")
-            self.assertEqual(cur.fetchone()[0], 0, "the vanished client's insert was committed")
         b.close()
+
+        # The same with an insert not yet committed (autocommit = 0 opened a transaction): the
+        # connection is closed, never offered again (whoever got it next could commit the row,
+        # as SET autocommit = 1 does), and the row never reaches the table.
+        def dirty_row(cur):
+            cur.execute("SET SESSION autocommit = 0")
+            cur.execute("INSERT INTO leak VALUES (1)")
+            cur.execute("SELECT COUNT(*) FROM leak")
+            self.assertEqual(cur.fetchone()[0], 1, "the vanished client's own view")
+
+        self.backend_id_gone(self.vanish_after(gate, dirty_row))
+        self.assertEqual(self.standin.query("SELECT COUNT(*) FROM test_hostile.leak")[0][0], 0,
+                         "the vanished client's insert was committed")
         self.assert_alive(gate)
 
     def test_vanished_client_transaction_releases_its_locks(self):
