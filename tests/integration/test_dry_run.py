@@ -37,10 +37,6 @@ REAL_REFUSE = re.compile(r"online-ddl refuse: tables=(?P<tables>\S+) digest=(?P<
 REAL_RAN = re.compile(r"online-ddl: (?:cut-over ran on \S+|ran): (?P<sql>.*)$")
 REAL_VERBS = {"suppress": "suppress", "record": "record", "cut-over": "cut over"}
 
-# A general-log entry: [date time] <connection id> <command>\t<argument>
-GENERAL_ENTRY = re.compile(r"^(?:\d{6}\s+\d{1,2}:\d{2}:\d{2})?\s+(\d+) ([A-Z][a-z]+(?: [A-Za-z]+)?)"
-                           r"\t(.*)$")
-LOOKUP = "SELECT TABLE_SCHEMA, TABLE_NAME FROM information_schema.TABLES WHERE "
 PING = "SELECT 1"  # both ghostgates' health checks, at any time
 DML_REASON = "dml on helper table"
 
@@ -61,30 +57,6 @@ GHOST_ATOMIC = [
     # Downstream `_t_del` is the old `t` now; a real run never let it exist.
     ("suppress", "drop_table", "test._t_del", "drop helper table"),
 ]
-
-
-def read_from(path, offset):
-    with open(path, "rb") as f:
-        f.seek(offset)
-        return f.read().decode(errors="replace")
-
-
-def queries(general_log):
-    """The texts of the Query entries of a general-log excerpt, in order."""
-    out, current = [], None
-    if general_log.endswith("\n"):
-        general_log = general_log[:-1]
-    for line in general_log.split("\n"):
-        m = GENERAL_ENTRY.match(line)
-        if m:
-            if current is not None:
-                out.append("\n".join(current))
-            current = [m.group(3)] if m.group(2) == "Query" else None
-        elif current is not None:
-            current.append(line)
-    if current is not None:
-        out.append("\n".join(current))
-    return out
 
 
 class DryRun(harness.TestCase):
@@ -140,8 +112,8 @@ class DryRun(harness.TestCase):
         offset = os.path.getsize(self.standin.general_log_file)
         r = subprocess.run(test_traces.cli_args(endpoint) + ["--force"], input=data,
                            timeout=300, capture_output=True)
-        return r.stderr.decode(errors="replace"), queries(
-            read_from(self.standin.general_log_file, offset))
+        return r.stderr.decode(errors="replace"), test_traces.queries(
+            test_traces.read_from(self.standin.general_log_file, offset))
 
     def replay_dry(self, trace):
         """Replays `trace` directly and through the dry-run ghostgate; checks that both leave
@@ -163,7 +135,8 @@ class DryRun(harness.TestCase):
         self.assertTrue(direct_count, f"{trace}: nothing in the stand-in's general log")
         self.assertEqual(direct_count - gate_count, collections.Counter(),
                          f"{trace}: statements that did not reach the backend unchanged")
-        extra = [q for q in (gate_count - direct_count).elements() if not q.startswith(LOOKUP)]
+        extra = [q for q in (gate_count - direct_count).elements()
+                 if not q.startswith(test_traces.LOOKUP)]
         self.assertEqual(extra, [], f"{trace}: statements ghostgate ran on its own")
         self.assertEqual(self.standin.query(
             "SELECT COUNT(*) FROM dm_meta.ghostgate_it_onlineddl")[0][0], 0)
@@ -172,7 +145,7 @@ class DryRun(harness.TestCase):
         self.assertTrue(state["dry_run"])
         self.assertEqual(state["pending"], [], trace)
 
-        log = read_from(self.target.gate.log_file, log_offset)
+        log = test_traces.read_from(self.target.gate.log_file, log_offset)
         lines = re.findall(r"online-ddl dry-run: would .*", log)
         self.assertTrue(lines, f"{trace}: nothing logged in dry-run")
         parsed = []
@@ -189,7 +162,7 @@ class DryRun(harness.TestCase):
         digest, reason, [backend SQL run])."""
         log_offset = os.path.getsize(self.real.log_file)
         self.replay(trace, self.real)
-        log = read_from(self.real.log_file, log_offset)
+        log = test_traces.read_from(self.real.log_file, log_offset)
         decisions, ran = [], []
         for line in log.split("\n"):
             m = REAL_RAN.search(line)
@@ -250,7 +223,7 @@ class DryRun(harness.TestCase):
             "SELECT COUNT(*) FROM dm_meta.ghostgate_it_onlineddl")[0][0], 0)
         state = json.loads(test_traces.admin_get(self.target.gate, "/online-ddl"))
         self.assertEqual(state["pending"], [])
-        log = read_from(self.target.gate.log_file, log_offset)
+        log = test_traces.read_from(self.target.gate.log_file, log_offset)
         parsed = [DRY_LINE.search(line).groupdict()
                   for line in re.findall(r"online-ddl dry-run: would .*", log)]
         self.assertEqual(sum(1 for p in parsed if p["reason"] == DML_REASON), 538)

@@ -4,6 +4,12 @@ through ghostgate onto its before.sql, and the downstream must end exactly as ex
 upstream ended: same SHOW CREATE TABLE (AUTO_INCREMENT=N aside), row count, CHECKSUM TABLE and
 ordered md5 for every real table, and no helper table or trigger left.
 
+Through ghostgate, each replay must also have kept the online-schema-change tool's own traffic
+off the backend (the stand-in's general log: no statement that names a helper table or trigger
+reached it, ghostgate's catalog lookups and meta-table writes aside), and counted exactly one
+cut-over (/metrics); a naive replay without online DDL reaches the same end state, so the end
+state alone would not tell.
+
 Each trace is replayed three ways:
   * cli:     the `mariadb` client, statement by statement, one connection (as `mysqlbinlog | mysql`)
   * batches: pymysql with CLIENT_MULTI_STATEMENTS, each transaction sent as one batch, DDL on one
@@ -16,6 +22,7 @@ Each trace is replayed three ways:
     /usr/bin/python3 tests/integration/test_traces.py            # through ghostgate
 """
 
+import json
 import os
 import re
 import subprocess
@@ -107,6 +114,62 @@ def admin_get(gate, path):
     import urllib.request
     with urllib.request.urlopen(f"http://{gate.host}:{gate.admin_port}{path}", timeout=10) as r:
         return r.read().decode()
+
+
+def cutovers(gate):
+    """ghostgate_cutovers_total by result ("ok", "failed"), from /metrics."""
+    found = re.findall(r'^ghostgate_cutovers_total\{result="(\w+)"\} (\d+)$',
+                       admin_get(gate, "/metrics"), re.M)
+    return {result: int(n) for result, n in found}
+
+
+# ---- what reached the backend: the stand-in's general log
+
+# An entry: [date time] <connection id> <command>\t<argument>; arguments may span lines.
+GENERAL_ENTRY = re.compile(r"^(?:\d{6}\s+\d{1,2}:\d{2}:\d{2})?\s+(\d+) ([A-Z][a-z]+(?: [A-Za-z]+)?)"
+                           r"\t(.*)$")
+# ghostgate's own statements that name the tables it looks at: catalog lookups and the meta table.
+LOOKUP = "SELECT TABLE_SCHEMA, TABLE_NAME FROM information_schema.TABLES WHERE "
+META_SCHEMA = "`dm_meta`."
+# Helper tables (gh-ost's _t_gho/_t_ghc/_t_del, pt-osc's _t_new/_t_old) and pt-osc's triggers.
+HELPER_NAME = re.compile(r"`(_[^`]*_(?:gho|ghc|del|new|old))`|\b(pt_osc_\w+)")
+
+
+def read_from(path, offset):
+    with open(path, "rb") as f:
+        f.seek(offset)
+        return f.read().decode(errors="replace")
+
+
+def queries(general_log, commands=("Query",)):
+    """The arguments of the `commands` entries (Query; Prepare, Execute) of a general-log
+    excerpt, in order."""
+    out, current = [], None
+    if general_log.endswith("\n"):
+        general_log = general_log[:-1]
+    for line in general_log.split("\n"):
+        m = GENERAL_ENTRY.match(line)
+        if m:
+            if current is not None:
+                out.append("\n".join(current))
+            current = [m.group(3)] if m.group(2) in commands else None
+        elif current is not None:
+            current.append(line)
+    if current is not None:
+        out.append("\n".join(current))
+    return out
+
+
+def helper_names(text):
+    return {name for pair in HELPER_NAME.findall(text) for name in pair if name}
+
+
+def helper_traffic(statements, helpers):
+    """The statements that name one of `helpers` or a trigger, ghostgate's own lookups and
+    meta-table writes aside."""
+    return [q for q in statements
+            if not q.startswith(LOOKUP) and META_SCHEMA not in q
+            and (re.search(r"\btrigger\b", q, re.I) or helper_names(q) & helpers)]
 
 
 # ---- prepared-statement replay (ps mode)
@@ -297,7 +360,8 @@ def normalize_create(sql):
 class Traces(harness.TestCase):
     @classmethod
     def setUpClass(cls):
-        cls.target = harness.start_target()
+        # The stand-in's general log shows what reached the backend.
+        cls.target = harness.start_target(general_log=harness.mode() == harness.MODE_GHOSTGATE)
         cls.standin = cls.target.standin
 
     def load_before(self, name):
@@ -339,8 +403,9 @@ class Traces(harness.TestCase):
         conn.close()
         # Nothing is left pending in ghostgate for a finished migration.
         if self.target.gate:
-            state = admin_get(self.target.gate, "/online-ddl")
-            self.assertNotIn('"ddls"', state, f"{name}: state left in ghostgate: {state}")
+            state = json.loads(admin_get(self.target.gate, "/online-ddl"))
+            self.assertTrue(state["ready"], f"{name}: {state}")
+            self.assertEqual(state["pending"], [], f"{name}: state left in ghostgate")
 
     def replay_cli(self, name):
         path = os.path.join(traces_dir(), name, "trace.sql")
@@ -405,9 +470,33 @@ class Traces(harness.TestCase):
     def run_trace(self, name, how):
         with self.subTest(trace=name, how=how):
             self.load_before(name)
+            gate = self.target.gate
+            if gate:
+                log_offset = os.path.getsize(self.standin.general_log_file)
+                before = cutovers(gate)
             {"cli": self.replay_cli, "batches": self.replay_batches,
              "ps": self.replay_ps}[how](name)
             self.check_downstream(name)
+            if gate:
+                self.check_online_ddl_was_done(name, log_offset, before)
+
+    def check_online_ddl_was_done(self, name, log_offset, cutovers_before):
+        """ghostgate, not a naive replay, brought the downstream where it is: none of the
+        tool's helper traffic reached the backend, and one cut-over ran."""
+        with open(os.path.join(traces_dir(), name, "trace.sql"), encoding="utf-8") as f:
+            helpers = helper_names(f.read())
+        self.assertTrue(helpers, f"{name}: no helper table in the trace")
+        received = queries(read_from(self.standin.general_log_file, log_offset),
+                           ("Query", "Prepare", "Execute"))
+        self.assertTrue(received, f"{name}: nothing in the stand-in's general log")
+        leaked = helper_traffic(received, helpers)
+        self.assertEqual(leaked[:5], [], f"{name}: {len(leaked)} helper statements reached the "
+                         "backend")
+        after = cutovers(self.target.gate)
+        self.assertEqual(after.get("ok", 0) - cutovers_before.get("ok", 0), 1,
+                         f"{name}: cut-overs counted")
+        self.assertEqual(after.get("failed"), cutovers_before.get("failed"),
+                         f"{name}: failed cut-overs")
 
     def test_cli(self):
         for name in trace_names():
