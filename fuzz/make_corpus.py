@@ -8,6 +8,7 @@
 # - online_ddl: gh-ost and pt-osc runs written in the fuzz target's statement grammar (see
 #   fuzz/targets/online_ddl.cc), with faults and restarts, and each trace's statement stream;
 # - config: config.example.yaml and tests/configs/*.yaml, some with environment overrides.
+# Inputs a fuzzer found, kept as seeds by hand, are named regression-*: never removed here.
 # Run from anywhere: python3 fuzz/make_corpus.py
 import glob
 import hashlib
@@ -98,6 +99,7 @@ def main():
         write('handshake_response', name, g[name][4:])
     write('auth_switch', 'lib_4', g['lib_4_server_frames'][4:])
     write('change_user', 'lib_3', caps(0x00bea28c) + g['lib_3_client_frames'][4:])
+    auth_seeds(caps)
     for k in ('ok', 'err', 'eof'):
         write('ok_err_eof', 'doc_' + k, caps(0x200) + bytes.fromhex(DOC[k]))
     write('column', 'doc_param', bytes.fromhex(DOC['param']))
@@ -110,6 +112,61 @@ def main():
     write('text_row', 't', bytes([3]) + packets(g['eof_select_t_response'])[5])
     write('binary_row', 'ty', types + packets(g['eof_fetch_response'])[0])
     write('binary_row', 'doc_foobar', b'\x01\xfd\x00' + bytes.fromhex('00 00 06 66 6f 6f 62 61 72'))
+
+
+def scramble(n, salt):
+    """n bytes shaped like a server's scramble (printable ASCII, never NUL), deterministic."""
+    digest = b''
+    while len(digest) < n:
+        digest += hashlib.sha256((salt + str(len(digest))).encode()).digest()
+    return bytes(0x21 + b % 0x5e for b in digest[:n])
+
+
+def lenenc_str(b):
+    assert len(b) < 251
+    return bytes([len(b)]) + b
+
+
+def auth_seeds(caps):
+    """AuthSwitchRequests and COM_CHANGE_USERs as the servers and clients we meet send them
+    (the protocol pages' layouts; plugin names and scramble sizes of MariaDB 10.11 and MySQL 8)."""
+    for name, plugin, data in (
+            ('native', b'mysql_native_password', scramble(20, 'native') + b'\0'),
+            ('caching_sha2', b'caching_sha2_password', scramble(20, 'sha2') + b'\0'),
+            ('sha256', b'sha256_password', scramble(20, 'sha256') + b'\0'),
+            ('ed25519', b'client_ed25519', scramble(32, 'ed25519')),
+            ('clear', b'mysql_clear_password', b''),
+            ('dialog', b'dialog', b'\x04Password: '),
+            ('gssapi', b'auth_gssapi_client', b'HTTP/db.example.com@EXAMPLE.COM\0')):
+        write('auth_switch', name, b'\xfe' + plugin + b'\0' + data)
+    write('auth_switch', 'old_password_request', b'\xfe')  # pre-4.1: no plugin, no data
+
+    # COM_CHANGE_USER: 4 bytes of the connection's capabilities, then the payload.
+    attrs = b''.join(lenenc_str(x) for x in (b'_client_name', b'libmysql', b'_os', b'Linux',
+                                               b'_pid', b'4242', b'program_name', b'mysql'))
+    pymysql_caps = CAPS & ~0x800000  # no CLIENT_SESSION_TRACK
+    for name, c, body in (
+            # pymysql 1.0 / RawClient of the integration tests
+            ('pymysql', pymysql_caps,
+             b'tester\0' + lenenc_str(scramble(20, 'cu1')) + b'test\0\x2d\x00'
+             b'mysql_native_password\0'),
+            # MySQL 8 client: caching_sha2 (32-byte proof), utf8mb4_0900_ai_ci, connect attrs
+            ('mysql8_attrs', CAPS | 0x100000 | 0x200000,
+             b'alice\0' + lenenc_str(scramble(32, 'cu2')) + b'shop\0\xff\x00'
+             b'caching_sha2_password\0' + lenenc_str(attrs)),
+            # no password, no database
+            ('empty', CAPS, b'root\0\x00\0\x21\x00mysql_native_password\0'),
+            # a client without CLIENT_PLUGIN_AUTH: charset, nothing after it
+            ('no_plugin', CAPS & ~0x80000, b'bob\0' + lenenc_str(scramble(20, 'cu3')) +
+             b'db\0\x08\x00'),
+            # without CLIENT_SECURE_CONNECTION the proof is NUL-terminated, no charset follows
+            ('insecure', CAPS & ~0x8000, b'carol\0' + scramble(8, 'cu4') + b'\0db\0'),
+            # a user name and database in UTF-8, a MariaDB client with attrs
+            ('utf8_names', CAPS | 0x100000, 'jos\u00e9\0'.encode() + lenenc_str(
+                scramble(20, 'cu5')) + 'caf\u00e9\0'.encode() + b'\x2d\x00'
+             b'mysql_native_password\0' + lenenc_str(lenenc_str(b'_client_name') +
+                                                     lenenc_str(b'libmariadb')))):
+        write('change_user', name, caps(c) + b'\x11' + body)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -348,13 +405,14 @@ def config_corpus():
 
 def main_all():
     main()
-    # These corpora are wholly generated (names are content hashes): start them afresh so a
-    # changed trace or test leaves no stale seed behind.
+    # These corpora are generated (names are content hashes): start them afresh so a changed
+    # trace or test leaves no stale seed behind. Inputs a fuzzer found (regression-*) stay.
     for target in ('lexer', 'splitter', 'classifier', 'online_ddl', 'config'):
         d = os.path.join(CORPUS, target)
         if os.path.isdir(d):
             for f in os.listdir(d):
-                os.remove(os.path.join(d, f))
+                if not f.startswith('regression-'):
+                    os.remove(os.path.join(d, f))
     sql_corpora()
     online_ddl_corpus()
     config_corpus()

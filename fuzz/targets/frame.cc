@@ -1,6 +1,6 @@
 // next_packet on arbitrary streams, with a limit taken from the input; every packet found is
-// re-framed with append_packet and must read back identically; renumber_frames must keep
-// lengths.
+// re-framed with append_packet and must read back identically; renumber_frames must number the
+// frames on from its start value, one by one, and change no other byte.
 #include "protocol/frame.h"
 
 #include "fuzz_util.h"
@@ -35,13 +35,23 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
                std::equal(q.payload.begin(), q.payload.end(), p.payload.begin()));
     pos += p.wire_size;
   }
-  std::uint8_t seq = 7;
+  const std::uint8_t start = static_cast<std::uint8_t>(limit);  // any value, wrap included
+  std::uint8_t seq = start;
   std::vector<std::uint8_t> copy(stream.begin(), stream.begin() + pos);
   renumber_frames(copy.data(), copy.size(), seq);
-  for (std::size_t i = 0; i + 4 <= copy.size();
-       i += 4 + parse_frame_header(copy.data() + i).length) {
-    FUZZ_CHECK(parse_frame_header(copy.data() + i).length ==
-               parse_frame_header(stream.data() + i).length);
+  std::uint8_t want = start;
+  std::size_t frames = 0;
+  for (std::size_t i = 0; i + 4 <= copy.size(); ++frames, ++want) {
+    const FrameHeader h = parse_frame_header(copy.data() + i);
+    FUZZ_CHECK(h.length == parse_frame_header(stream.data() + i).length);
+    FUZZ_CHECK(h.sequence == want);
+    // The sequence id is the one byte that may change.
+    FUZZ_CHECK(std::equal(copy.begin() + i, copy.begin() + i + 3, stream.begin() + i));
+    const std::size_t end = i + 4 + h.length;
+    FUZZ_CHECK(end <= copy.size());
+    FUZZ_CHECK(std::equal(copy.begin() + i + 4, copy.begin() + end, stream.begin() + i + 4));
+    i = end;
   }
+  FUZZ_CHECK(seq == static_cast<std::uint8_t>(start + frames));
   return 0;
 }

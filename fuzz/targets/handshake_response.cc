@@ -14,9 +14,18 @@ static bool same(const HandshakeResponse41& a, const HandshakeResponse41& b) {
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   std::vector<std::uint8_t> payload(data, data + size);
-  (void)is_ssl_request(payload, peek_client_capabilities(payload));
+  // An SSLRequest is exactly 32 bytes with CLIENT_SSL (0x800: bit 3 of the second byte) set;
+  // it can never also parse as a HandshakeResponse41, which needs a user name after them.
+  const bool ssl = is_ssl_request(payload, peek_client_capabilities(payload));
+  FUZZ_CHECK(ssl == (payload.size() == 32 && (payload[1] & 0x08) != 0));
+  if (ssl) {
+    HandshakeResponse41 not_a_response;
+    FUZZ_CHECK(parse_handshake_response41(payload, not_a_response));
+  }
   SslRequest s;
-  if (!parse_ssl_request(payload, s)) {
+  const bool parsed_ssl = !parse_ssl_request(payload, s);
+  FUZZ_CHECK(!ssl || (parsed_ssl && (s.capabilities & cap::ssl)));
+  if (parsed_ssl) {
     std::vector<std::uint8_t> out;
     Writer w(out);
     serialize_ssl_request(s, w);
