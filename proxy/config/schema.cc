@@ -49,7 +49,11 @@ const std::string& Value::scalar(std::string_view expected) const {
   if (!node.IsScalar()) {
     error(fmt::format("expected {}, got {}", expected, describe_node(node)));
   }
-  return node.Scalar();
+  const std::string& s = node.Scalar();
+  if (const std::optional<std::size_t> at = invalid_utf8_at(s)) {
+    error(utf8_error(s, *at, secret));
+  }
+  return s;
 }
 
 std::string Value::str() const { return scalar("a string"); }
@@ -120,6 +124,10 @@ std::vector<std::string> Value::string_list() const {
     }
     if (item.Scalar().empty()) {
       fail(fmt::format("{}: must not be empty{}", item_key, mark_suffix(item)));
+    }
+    if (const std::optional<std::size_t> at = invalid_utf8_at(item.Scalar())) {
+      fail(fmt::format("{}: {}{}", item_key, utf8_error(item.Scalar(), *at, secret),
+                       mark_suffix(item)));
     }
     out.push_back(item.Scalar());
   }

@@ -600,6 +600,56 @@ log: {format: json}
   EXPECT_FALSE(load_config_text(dump_config(off)).admin_enabled);
 }
 
+// yaml-cpp 0.7 decodes YAML's "\_" (U+00A0) in double quotes to the lone byte 0xA0, not UTF-8:
+// loaded as it was, the rule made --check-config print a dump that was not UTF-8 and did not
+// load back (the config fuzzer's find; seeds fuzz/corpus/config/regression-nbsp-escape and, with
+// "\N", regression-nel-escape-control). Every string value must be UTF-8; the error names the key.
+TEST(Config, InvalidUtf8IsRefusedNamingTheKey) {
+  const BadCase cases[] = {
+      {"trash-table-rules: [\"\\_(.+)_old$\"]",
+       "trash-table-rules[0]: not valid UTF-8: byte 0xA0 at offset 0 of \"\\xa0(.+)_old$\" (a "
+       "\"\\_\" escape? write \"\\u00A0\" instead) (line 4, column 21)"},
+      {"log: {file: \"/var/log/g\\N.log\"}", "log.file: not valid UTF-8: byte 0x85 at offset 10"},
+      {"name: \"caf\xe9\"", "name: not valid UTF-8: byte 0xE9 at offset 3"},          // Latin-1
+      {"backend: {user: \"\xc0\xaf\"}", "backend.user: not valid UTF-8: byte 0xC0"},  // overlong
+      {"backend: {user: \"\xed\xa0\x80\"}", "backend.user: not valid UTF-8: byte 0xED"},
+      {"log: {file: \"x\xf4\x90\x80\x80\"}", "log.file: not valid UTF-8: byte 0xF4 at offset 1"},
+      {"log: {file: \"cut\xe2\x82\"}", "log.file: not valid UTF-8: byte 0xE2 at offset 3"},
+  };
+  for (const BadCase& c : cases) {
+    const std::string e = error_of(std::string(minimal) + c.yaml + "\n");
+    EXPECT_NE(e.find(c.expected), std::string::npos) << c.yaml << "\n  got: " << e;
+  }
+  const Env env{"GHOSTGATE_BACKEND_USER=r\xa0ot", "GHOSTGATE_SHADOW_TABLE_RULES=^a(b)$,\xff"};
+  const std::string e = error_of(minimal, env.get());
+  EXPECT_NE(e.find("(from GHOSTGATE_"), std::string::npos) << e;
+  EXPECT_NE(e.find("not valid UTF-8"), std::string::npos) << e;
+  // A secret's bytes are not echoed, not even the bad one.
+  const std::string secret = error_of(std::string(minimal) + "backend: {password: \"pw\\_x\"}\n");
+  EXPECT_NE(secret.find("backend.password: not valid UTF-8 (at byte 2)"), std::string::npos)
+      << secret;
+  EXPECT_EQ(secret.find("pw"), std::string::npos) << secret;
+}
+
+// What is UTF-8, the awkward code points included, is kept and dumped so that it loads back.
+TEST(Config, NonAsciiStringsRoundTripThroughTheDump) {
+  const Config c = load_config_text(R"yaml(
+trash-table-rules: ["\u00A0(.+)_old$", "\u0085(.+)\u2028$", "^caf\u00e9_(.+)_del$", "\U0001F600(x)"]
+shadow-table-rules: ["\ufeff(.+)_gho$", "^_(.+)_\xA0$"]
+log: {file: "/var/log/\u00A0g\u0085\u2029\t.log"}
+backend: {address: "db:4000", user: "jos\u00e9 "}
+)yaml");
+  EXPECT_EQ(c.online_ddl.trash_table_rules[0], "\xc2\xa0(.+)_old$");
+  EXPECT_EQ(c.backend.user, "jos\xc3\xa9 ");
+  const std::string dump = dump_config(c);
+  const Config again = load_config_text(dump);
+  EXPECT_EQ(again.online_ddl.trash_table_rules, c.online_ddl.trash_table_rules) << dump;
+  EXPECT_EQ(again.online_ddl.shadow_table_rules, c.online_ddl.shadow_table_rules) << dump;
+  EXPECT_EQ(again.log.file, c.log.file) << dump;
+  EXPECT_EQ(again.backend.user, c.backend.user) << dump;
+  EXPECT_EQ(dump_config(again), dump);
+}
+
 TEST(Config, DumpShowsPasswordFileNotPassword) {
   TempDir dir;
   const std::string file = dir.write("pw", "hunter2\n");
