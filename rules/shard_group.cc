@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <set>
 #include <utility>
 
@@ -9,319 +10,14 @@ namespace ghostgate::rules {
 namespace {
 
 // ---------------------------------------------------------------------------------------------
-// A small JSON reader and writer for the group's own state (objects, arrays, strings,
-// non-negative integers, booleans). The rules layer has no JSON library, and this state needs
-// no more.
+// The state as JSON (nlohmann's ordered_json: fields in the order written, so the text is
+// stable). Reading never throws: a missing or mistyped field is an error naming it.
 
-struct Json {
-  enum class Type : std::uint8_t { null, boolean, number, string, array, object };
-  Type type = Type::null;
-  bool boolean = false;
-  std::uint64_t number = 0;
-  std::string string;
-  std::vector<Json> items;
-  std::vector<std::pair<std::string, Json>> fields;
+using Json = nlohmann::ordered_json;
 
-  [[nodiscard]] const Json* get(std::string_view key) const {
-    for (const auto& [k, v] : fields) {
-      if (k == key) {
-        return &v;
-      }
-    }
-    return nullptr;
-  }
-};
-
-class JsonReader {
- public:
-  explicit JsonReader(std::string_view text) : s_(text) {}
-
-  bool read_document(Json& out, std::string* error) {
-    if (!value(out, 0)) {
-      *error = "invalid JSON at byte " + std::to_string(pos_) + ": " + why_;
-      return false;
-    }
-    space();
-    if (pos_ != s_.size()) {
-      *error = "invalid JSON at byte " + std::to_string(pos_) + ": text after the value";
-      return false;
-    }
-    return true;
-  }
-
- private:
-  static constexpr int max_depth = 32;
-
-  void space() {
-    while (pos_ < s_.size() &&
-           (s_[pos_] == ' ' || s_[pos_] == '\n' || s_[pos_] == '\r' || s_[pos_] == '\t')) {
-      ++pos_;
-    }
-  }
-  bool fail(const char* why) {
-    why_ = why;
-    return false;
-  }
-  bool literal(std::string_view word) {
-    if (s_.substr(pos_, word.size()) != word) {
-      return fail("unexpected word");
-    }
-    pos_ += word.size();
-    return true;
-  }
-
-  bool value(Json& out, int depth) {
-    if (depth > max_depth) {
-      return fail("nested too deeply");
-    }
-    space();
-    if (pos_ >= s_.size()) {
-      return fail("unexpected end");
-    }
-    const char c = s_[pos_];
-    if (c == '{') {
-      return object(out, depth);
-    }
-    if (c == '[') {
-      return array(out, depth);
-    }
-    if (c == '"') {
-      out.type = Json::Type::string;
-      return string(out.string);
-    }
-    if (c == 't' || c == 'f') {
-      out.type = Json::Type::boolean;
-      out.boolean = c == 't';
-      return literal(c == 't' ? "true" : "false");
-    }
-    if (c == 'n') {
-      out.type = Json::Type::null;
-      return literal("null");
-    }
-    if (c >= '0' && c <= '9') {
-      out.type = Json::Type::number;
-      std::uint64_t v = 0;
-      const std::size_t start = pos_;
-      while (pos_ < s_.size() && s_[pos_] >= '0' && s_[pos_] <= '9') {
-        if (pos_ - start >= 19) {
-          return fail("number too large");
-        }
-        v = v * 10 + static_cast<std::uint64_t>(s_[pos_++] - '0');
-      }
-      if (pos_ < s_.size() && (s_[pos_] == '.' || s_[pos_] == 'e' || s_[pos_] == 'E')) {
-        return fail("expected an integer");
-      }
-      out.number = v;
-      return true;
-    }
-    return fail("unexpected character");
-  }
-
-  bool object(Json& out, int depth) {
-    out.type = Json::Type::object;
-    ++pos_;
-    space();
-    if (pos_ < s_.size() && s_[pos_] == '}') {
-      ++pos_;
-      return true;
-    }
-    for (;;) {
-      space();
-      std::string key;
-      if (pos_ >= s_.size() || s_[pos_] != '"' || !string(key)) {
-        return fail("expected a key");
-      }
-      space();
-      if (pos_ >= s_.size() || s_[pos_] != ':') {
-        return fail("expected ':'");
-      }
-      ++pos_;
-      Json v;
-      if (!value(v, depth + 1)) {
-        return false;
-      }
-      out.fields.emplace_back(std::move(key), std::move(v));
-      space();
-      if (pos_ < s_.size() && s_[pos_] == ',') {
-        ++pos_;
-        continue;
-      }
-      if (pos_ < s_.size() && s_[pos_] == '}') {
-        ++pos_;
-        return true;
-      }
-      return fail("expected ',' or '}'");
-    }
-  }
-
-  bool array(Json& out, int depth) {
-    out.type = Json::Type::array;
-    ++pos_;
-    space();
-    if (pos_ < s_.size() && s_[pos_] == ']') {
-      ++pos_;
-      return true;
-    }
-    for (;;) {
-      Json v;
-      if (!value(v, depth + 1)) {
-        return false;
-      }
-      out.items.push_back(std::move(v));
-      space();
-      if (pos_ < s_.size() && s_[pos_] == ',') {
-        ++pos_;
-        continue;
-      }
-      if (pos_ < s_.size() && s_[pos_] == ']') {
-        ++pos_;
-        return true;
-      }
-      return fail("expected ',' or ']'");
-    }
-  }
-
-  bool hex4(std::uint32_t& v) {
-    if (pos_ + 4 > s_.size()) {
-      return fail("short \\u escape");
-    }
-    v = 0;
-    for (int k = 0; k < 4; ++k) {
-      const char h = s_[pos_++];
-      v <<= 4;
-      if (h >= '0' && h <= '9') {
-        v |= static_cast<std::uint32_t>(h - '0');
-      } else if (h >= 'a' && h <= 'f') {
-        v |= static_cast<std::uint32_t>(h - 'a' + 10);
-      } else if (h >= 'A' && h <= 'F') {
-        v |= static_cast<std::uint32_t>(h - 'A' + 10);
-      } else {
-        return fail("bad \\u escape");
-      }
-    }
-    return true;
-  }
-
-  static void append_utf8(std::string& out, std::uint32_t cp) {
-    if (cp < 0x80) {
-      out += static_cast<char>(cp);
-    } else if (cp < 0x800) {
-      out += static_cast<char>(0xC0 | (cp >> 6));
-      out += static_cast<char>(0x80 | (cp & 0x3F));
-    } else if (cp < 0x10000) {
-      out += static_cast<char>(0xE0 | (cp >> 12));
-      out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-      out += static_cast<char>(0x80 | (cp & 0x3F));
-    } else {
-      out += static_cast<char>(0xF0 | (cp >> 18));
-      out += static_cast<char>(0x80 | ((cp >> 12) & 0x3F));
-      out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-      out += static_cast<char>(0x80 | (cp & 0x3F));
-    }
-  }
-
-  bool string(std::string& out) {
-    ++pos_;  // the opening quote
-    while (pos_ < s_.size()) {
-      const char c = s_[pos_++];
-      if (c == '"') {
-        return true;
-      }
-      if (static_cast<unsigned char>(c) < 0x20) {
-        return fail("control character in a string");
-      }
-      if (c != '\\') {
-        out += c;
-        continue;
-      }
-      if (pos_ >= s_.size()) {
-        break;
-      }
-      const char e = s_[pos_++];
-      switch (e) {
-        case '"':
-        case '\\':
-        case '/':
-          out += e;
-          break;
-        case 'b':
-          out += '\b';
-          break;
-        case 'f':
-          out += '\f';
-          break;
-        case 'n':
-          out += '\n';
-          break;
-        case 'r':
-          out += '\r';
-          break;
-        case 't':
-          out += '\t';
-          break;
-        case 'u': {
-          std::uint32_t cp = 0;
-          if (!hex4(cp)) {
-            return false;
-          }
-          if (cp >= 0xD800 && cp < 0xDC00 && pos_ + 1 < s_.size() && s_[pos_] == '\\' &&
-              s_[pos_ + 1] == 'u') {
-            pos_ += 2;
-            std::uint32_t low = 0;
-            if (!hex4(low) || low < 0xDC00 || low > 0xDFFF) {
-              return fail("bad surrogate pair");
-            }
-            cp = 0x10000 + ((cp - 0xD800) << 10) + (low - 0xDC00);
-          }
-          append_utf8(out, cp);
-          break;
-        }
-        default:
-          return fail("bad escape");
-      }
-    }
-    return fail("unterminated string");
-  }
-
-  std::string_view s_;
-  std::size_t pos_ = 0;
-  const char* why_ = "";
-};
-
-void write_string(std::string& out, std::string_view s) {
-  static constexpr char hex[] = "0123456789abcdef";
-  out += '"';
-  for (char c : s) {
-    const auto u = static_cast<unsigned char>(c);
-    if (c == '"' || c == '\\') {
-      out += '\\';
-      out += c;
-    } else if (u < 0x20) {
-      out += "\\u00";
-      out += hex[u >> 4];
-      out += hex[u & 0xF];
-    } else {
-      out += c;  // bytes >= 0x80 as they are (names are utf8mb4 in practice)
-    }
-  }
-  out += '"';
+Json name_json(const QualifiedName& name) {
+  return Json{{"schema", name.schema}, {"table", name.table}};
 }
-
-void write_key(std::string& out, std::string_view key) {
-  write_string(out, key);
-  out += ':';
-}
-
-void write_name_fields(std::string& out, const QualifiedName& name) {
-  write_key(out, "schema");
-  write_string(out, name.schema);
-  out += ',';
-  write_key(out, "table");
-  write_string(out, name.table);
-}
-
-// ---------------------------------------------------------------------------------------------
-// Reading the state back
 
 struct Fields {
   const Json& object;
@@ -332,40 +28,47 @@ struct Fields {
     *error = where + what;
     return false;
   }
+  const Json* get(std::string_view key) const {
+    if (!object.is_object()) {
+      return nullptr;
+    }
+    auto it = object.find(std::string(key));
+    return it == object.end() ? nullptr : &*it;
+  }
   bool string(std::string_view key, std::string& out) const {
-    const Json* v = object.get(key);
-    if (v == nullptr || v->type != Json::Type::string) {
+    const Json* v = get(key);
+    if (v == nullptr || !v->is_string()) {
       return fail("\"" + std::string(key) + "\" must be a string");
     }
-    out = v->string;
+    out = v->get<std::string>();
     return true;
   }
   bool number(std::string_view key, std::size_t& out) const {
-    const Json* v = object.get(key);
-    if (v == nullptr || v->type != Json::Type::number) {
+    const Json* v = get(key);
+    if (v == nullptr || !v->is_number_unsigned()) {
       return fail("\"" + std::string(key) + "\" must be a non-negative integer");
     }
-    out = static_cast<std::size_t>(v->number);
+    out = v->get<std::size_t>();
     return true;
   }
   bool boolean(std::string_view key, bool& out) const {
-    const Json* v = object.get(key);
-    if (v == nullptr || v->type != Json::Type::boolean) {
+    const Json* v = get(key);
+    if (v == nullptr || !v->is_boolean()) {
       return fail("\"" + std::string(key) + "\" must be true or false");
     }
-    out = v->boolean;
+    out = v->get<bool>();
     return true;
   }
   const Json* list(std::string_view key) const {
-    const Json* v = object.get(key);
-    if (v == nullptr || v->type != Json::Type::array) {
+    const Json* v = get(key);
+    if (v == nullptr || !v->is_array()) {
       fail("\"" + std::string(key) + "\" must be an array");
       return nullptr;
     }
     return v;
   }
   bool name(const Json& v, QualifiedName& out) const {
-    if (v.type != Json::Type::object) {
+    if (!v.is_object()) {
       return fail("a name must be an object");
     }
     const Fields f{v, error, where};
@@ -803,66 +506,35 @@ bool ShardGroup::apply(const ShardStep& step) {
 }
 
 std::string ShardGroup::to_json() const {
-  std::string out = "{";
-  write_key(out, "format");
-  out += std::to_string(json_format) + ",";
-  write_key(out, "target");
-  out += '{';
-  write_name_fields(out, config_.target);
-  out += "},";
-  write_key(out, "versions");
-  out += '[';
-  for (std::size_t i = 0; i < versions_.size(); ++i) {
-    const ShardVersion& v = versions_[i];
-    out += i > 0 ? ",{" : "{";
-    write_key(out, "number");
-    out += std::to_string(v.number) + ",";
-    write_key(out, "by");
-    out += '{';
-    write_name_fields(out, v.introduced_by);
-    out += "},";
-    write_key(out, "released");
-    out += v.released ? "true," : "false,";
-    write_key(out, "specs");
-    out += '[';
-    for (std::size_t k = 0; k < v.specs.size(); ++k) {
-      const ShardSpec& s = v.specs[k];
-      out += k > 0 ? ",{" : "{";
-      write_key(out, "kind");
-      write_string(out, to_string(s.kind));
-      out += ',';
-      write_key(out, "class");
-      write_string(out, to_string(s.cls));
-      out += ',';
-      write_key(out, "text");
-      write_string(out, s.text);
-      out += ',';
-      write_key(out, "subject");
-      write_string(out, s.subject);
-      out += ',';
-      write_key(out, "new_name");
-      write_string(out, s.new_name);
-      out += ',';
-      write_key(out, "why");
-      write_string(out, s.why);
-      out += ',';
-      write_key(out, "done");
-      out += s.done ? "true}" : "false}";
+  Json versions = Json::array();
+  for (const ShardVersion& v : versions_) {
+    Json specs = Json::array();
+    for (const ShardSpec& s : v.specs) {
+      specs.push_back(Json{{"kind", std::string(to_string(s.kind))},
+                           {"class", std::string(to_string(s.cls))},
+                           {"text", s.text},
+                           {"subject", s.subject},
+                           {"new_name", s.new_name},
+                           {"why", s.why},
+                           {"done", s.done}});
     }
-    out += "]}";
+    versions.push_back(Json{{"number", v.number},
+                            {"by", name_json(v.introduced_by)},
+                            {"released", v.released},
+                            {"specs", std::move(specs)}});
   }
-  out += "],";
-  write_key(out, "members");
-  out += '[';
-  for (std::size_t i = 0; i < members_.size(); ++i) {
-    out += i > 0 ? ",{" : "{";
-    write_name_fields(out, members_[i].name);
-    out += ',';
-    write_key(out, "reached");
-    out += std::to_string(members_[i].reached) + "}";
+  Json members = Json::array();
+  for (const ShardMemberState& m : members_) {
+    Json member = name_json(m.name);
+    member["reached"] = m.reached;
+    members.push_back(std::move(member));
   }
-  out += "]}";
-  return out;
+  const Json doc{{"format", json_format},
+                 {"target", name_json(config_.target)},
+                 {"versions", std::move(versions)},
+                 {"members", std::move(members)}};
+  // Names and texts are UTF-8 in practice; a stray byte must not make the state unwritable.
+  return doc.dump(-1, ' ', false, Json::error_handler_t::replace);
 }
 
 std::optional<ShardGroup> ShardGroup::from_json(std::string_view json, ShardGroupConfig config,
@@ -870,13 +542,12 @@ std::optional<ShardGroup> ShardGroup::from_json(std::string_view json, ShardGrou
   std::string ignored;
   std::string& err = error != nullptr ? *error : ignored;
   const std::string where = "shard group state of " + quote_name(config.target) + ": ";
-  Json doc;
-  std::string parse_error;
-  if (!JsonReader(json).read_document(doc, &parse_error)) {
-    err = where + parse_error;
+  const Json doc = Json::parse(json, nullptr, /*allow_exceptions=*/false);
+  if (doc.is_discarded()) {
+    err = where + "not valid JSON";
     return std::nullopt;
   }
-  if (doc.type != Json::Type::object) {
+  if (!doc.is_object()) {
     err = where + "not a JSON object";
     return std::nullopt;
   }
@@ -891,7 +562,7 @@ std::optional<ShardGroup> ShardGroup::from_json(std::string_view json, ShardGrou
     return std::nullopt;
   }
   QualifiedName target;
-  const Json* target_json = doc.get("target");
+  const Json* target_json = top.get("target");
   if (target_json == nullptr || !top.name(*target_json, target)) {
     if (target_json == nullptr) {
       err = where + "\"target\" is missing";
@@ -907,15 +578,15 @@ std::optional<ShardGroup> ShardGroup::from_json(std::string_view json, ShardGrou
   if (versions == nullptr) {
     return std::nullopt;
   }
-  for (const Json& vj : versions->items) {
+  for (const Json& vj : *versions) {
     const Fields f{vj, &err,
                    where + "version " + std::to_string(group.versions_.size() + 1) + ": "};
-    if (vj.type != Json::Type::object) {
+    if (!vj.is_object()) {
       f.fail("not an object");
       return std::nullopt;
     }
     ShardVersion v;
-    const Json* by = vj.get("by");
+    const Json* by = f.get("by");
     if (by == nullptr) {
       f.fail("\"by\" is missing");
       return std::nullopt;
@@ -932,9 +603,9 @@ std::optional<ShardGroup> ShardGroup::from_json(std::string_view json, ShardGrou
     if (specs == nullptr) {
       return std::nullopt;
     }
-    for (const Json& sj : specs->items) {
+    for (const Json& sj : *specs) {
       const Fields g{sj, &err, f.where + "spec " + std::to_string(v.specs.size()) + ": "};
-      if (sj.type != Json::Type::object) {
+      if (!sj.is_object()) {
         g.fail("not an object");
         return std::nullopt;
       }
@@ -962,7 +633,7 @@ std::optional<ShardGroup> ShardGroup::from_json(std::string_view json, ShardGrou
   if (members == nullptr) {
     return std::nullopt;
   }
-  for (const Json& mj : members->items) {
+  for (const Json& mj : *members) {
     const Fields f{mj, &err, where};
     ShardMemberState m;
     if (!f.name(mj, m.name) || !f.number("reached", m.reached)) {

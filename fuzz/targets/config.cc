@@ -1,4 +1,4 @@
-// The config loader (proxy/config.cc) on arbitrary YAML. Input: YAML text, then optionally a NUL
+// The config loader (proxy/config/) on arbitrary YAML. Input: YAML text, then optionally a NUL
 // and NUL-separated GHOSTGATE_* environment entries (the prefix is added when missing).
 // Properties: it only ever throws ConfigError (anything else escaping is a crash), with a
 // non-empty message that never contains a secret given in the environment; a loaded config is
@@ -9,7 +9,7 @@
 // loader runs (-Wl,--wrap=fopen) so that a few fixed names read from memory and every other path
 // does not exist: arbitrary paths must not reach the real file system (/dev/zero as a password
 // file would never end).
-#include "proxy/config.h"
+#include "proxy/config/config.h"
 
 #include <cerrno>
 #include <cstdio>

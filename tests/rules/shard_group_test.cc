@@ -533,7 +533,7 @@ TEST(ShardGroupJson, RoundTrip) {
   ASSERT_TRUE(back.has_value()) << error;
   EXPECT_EQ(*back, p.group());
   EXPECT_EQ(back->to_json(), json);
-  EXPECT_NE(json.find(R"("text":"COMMENT='tab\u0009\"q\" \\ é'")"), std::string::npos) << json;
+  EXPECT_NE(json.find(R"("text":"COMMENT='tab\t\"q\" \\ é'")"), std::string::npos) << json;
 }
 
 TEST(ShardGroupJson, Golden) {
@@ -571,8 +571,7 @@ INSTANTIATE_TEST_SUITE_P(
     Cases, ShardGroupBadJson,
     ::testing::Values(
         BadJson{"not_json", "{\"format\":1,",
-                "shard group state of `shop`.`orders`: invalid "
-                "JSON at byte 12: expected a key"},
+                "shard group state of `shop`.`orders`: not valid JSON"},
         BadJson{"format", "{\"format\":2," + kTargetJson + ",\"versions\":[],\"members\":[]}",
                 "shard group state of `shop`.`orders`: format 2 is not known to this version "
                 "(1)"},
@@ -607,8 +606,7 @@ INSTANTIATE_TEST_SUITE_P(
         BadJson{"missing_field", "{\"format\":1," + kTargetJson + "}",
                 "shard group state of `shop`.`orders`: \"versions\" must be an array"},
         BadJson{"trailing", "{\"format\":1} x",
-                "shard group state of `shop`.`orders`: invalid JSON at byte 13: text after the "
-                "value"}),
+                "shard group state of `shop`.`orders`: not valid JSON"}),
     [](const ::testing::TestParamInfo<BadJson>& info) { return std::string(info.param.name); });
 
 TEST(ShardGroupJson, CountedMembersBeyondTheCountAreRefused) {
