@@ -4,6 +4,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
+#include <optional>
 
 #include "proxy/config/config.h"
 #include "proxy/config/schema.h"
@@ -170,13 +171,29 @@ std::string dump_config(const Config& c) {
 std::vector<std::string> changed_keys(const Config& before, const Config& after) {
   const YAML::Node a = YAML::Load(dump_config(before));
   const YAML::Node b = YAML::Load(dump_config(after));
-  auto at = [](YAML::Node node, const std::string& path) {
+  // The node at a key path, or nullopt when the dump does not show that key.
+  auto at = [](const YAML::Node& root, const std::string& path) -> std::optional<YAML::Node> {
+    // reset(), not operator=: assigning a yaml-cpp node writes through to the tree it is in.
+    YAML::Node node;
+    node.reset(root);
     std::string::size_type start = 0;
-    for (std::string::size_type dot; (dot = path.find('.', start)) != std::string::npos;
-         start = dot + 1) {
-      node = node[path.substr(start, dot - start)];
+    while (true) {
+      const std::string::size_type dot = path.find('.', start);
+      const std::string part = path.substr(start, dot == std::string::npos ? dot : dot - start);
+      if (!node.IsMap()) {
+        return std::nullopt;
+      }
+      const YAML::Node& parent = node;  // const []: a missing key adds nothing
+      const YAML::Node child = parent[part];
+      if (!child.IsDefined()) {
+        return std::nullopt;
+      }
+      node.reset(child);
+      if (dot == std::string::npos) {
+        return node;
+      }
+      start = dot + 1;
     }
-    return node[path.substr(start)];
   };
   auto text = [](const YAML::Node& node) {
     YAML::Emitter out;
@@ -185,12 +202,12 @@ std::vector<std::string> changed_keys(const Config& before, const Config& after)
   };
   std::vector<std::string> changed;
   for (const std::string& key : config_keys()) {
-    const YAML::Node x = at(a, key);
-    const YAML::Node y = at(b, key);
-    if (!x.IsDefined() && !y.IsDefined()) {
+    const std::optional<YAML::Node> x = at(a, key);
+    const std::optional<YAML::Node> y = at(b, key);
+    if (!x && !y) {
       continue;  // not in the dump: shows as the key it feeds
     }
-    if (!x.IsDefined() || !y.IsDefined() || text(x) != text(y)) {
+    if (!x || !y || text(*x) != text(*y)) {
       changed.push_back(key);
     }
   }

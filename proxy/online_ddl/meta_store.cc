@@ -81,6 +81,10 @@ awaitable<QueryResult> MetaStore::run_on_control(std::string sql) {
     co_await wait.async_wait(redirect(ignored));
   }
   busy_ = true;
+  if (reconnect_) {
+    conn_.reset();
+    reconnect_ = false;
+  }
   QueryResult result;
   for (int attempt = 0; attempt < 2; ++attempt) {
     if (!conn_ || conn_->broken || !conn_->stream.is_open()) {
@@ -104,6 +108,11 @@ awaitable<QueryResult> MetaStore::run_on_control(std::string sql) {
   }
   busy_ = false;
   co_return result;
+}
+
+void MetaStore::set_backend(BackendConfig backend) {
+  backend_ = std::move(backend);
+  reconnect_ = true;
 }
 
 awaitable<QueryResult> MetaStore::run(std::string sql) {

@@ -52,6 +52,10 @@ class MetaStore {
 
   std::string table() const;  // `schema`.`name_onlineddl`
 
+  // SIGHUP: new credentials (backend.user, password, password-file, connect-timeout) for the
+  // next statement, on a new connection. Control thread only.
+  void set_backend(BackendConfig backend);
+
  private:
   awaitable<QueryResult> run(std::string sql);
   awaitable<QueryResult> run_on_control(std::string sql);
@@ -64,6 +68,7 @@ class MetaStore {
   std::string id_;
   std::unique_ptr<BackendConnection> conn_;
   bool busy_ = false;
+  bool reconnect_ = false;  // set_backend(): the open connection logged in with the old account
 };
 
 // X'...': a literal that means the same bytes whatever the sql_mode or character set.

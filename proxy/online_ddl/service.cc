@@ -96,7 +96,7 @@ OnlineDdlService::OnlineDdlService(rules::TableRules rules, std::shared_ptr<Meta
     : engine_(std::make_unique<rules::Engine>(std::move(rules))),
       meta_(std::move(meta)),
       catalog_(std::make_unique<CachedCatalog>()),
-      dry_catalog_(dry_run ? std::make_unique<DryRunCatalog>(*catalog_) : nullptr),
+      dry_catalog_(std::make_unique<DryRunCatalog>(*catalog_)),
       dry_run_(dry_run) {
   quick_engine_.store(engine_.get(), std::memory_order_release);
 }
@@ -113,6 +113,20 @@ void OnlineDdlService::replace_rules(rules::TableRules rules) {
   retired.push_back(std::move(engine_));
   engine_ = std::move(fresh);
   quick_engine_.store(engine_.get(), std::memory_order_release);
+}
+
+bool OnlineDdlService::set_dry_run(bool on) {
+  std::lock_guard lock(mutex_);
+  if (on == dry_run_.load()) {
+    return false;
+  }
+  if (on) {
+    dry_catalog_->clear();  // the dry-run view starts from the backend's
+  } else {
+    ready_.store(false, std::memory_order_release);
+  }
+  dry_run_.store(on, std::memory_order_release);
+  return !on;
 }
 
 namespace {
@@ -203,7 +217,7 @@ awaitable<bool> OnlineDdlService::load() {
 }
 
 const rules::Catalog& OnlineDdlService::planning_catalog() const {
-  if (dry_catalog_) {
+  if (dry_run_) {
     return *dry_catalog_;
   }
   return *catalog_;
@@ -301,7 +315,7 @@ std::string OnlineDdlService::state_json() const {
     }
     j.push_back(std::move(item));
   }
-  return nlohmann::json{{"ready", ready()}, {"dry_run", dry_run_}, {"pending", j}}.dump(2);
+  return nlohmann::json{{"ready", ready()}, {"dry_run", dry_run_.load()}, {"pending", j}}.dump(2);
 }
 
 }  // namespace ghostgate::proxy

@@ -656,6 +656,22 @@ TEST(ConfigValues, HostPort) {
 
 // --- Issue 15: a DM user's first hour ---
 
+TEST(Config, ChangedKeysForReload) {
+  TempDir dir;
+  const std::string pw = dir.write("pw", "one\n");
+  const std::string base = "backend: {address: \"db:4000\", password-file: " + pw + "}\n";
+  const Config a = load_config_text(base);
+  EXPECT_TRUE(changed_keys(a, load_config_text(base)).empty());
+  const Config b =
+      load_config_text(base + "log: {level: debug}\npool: {max-idle: 3}\nworkers: 2\n");
+  EXPECT_EQ(changed_keys(a, b),
+            (std::vector<std::string>{"workers", "pool.max-idle", "log.level"}));
+  EXPECT_TRUE(changed_keys(a, load_config_text(base)).empty());  // a was not modified
+  dir.write("pw", "two\n");                                      // rotated: same path, new content
+  EXPECT_EQ(changed_keys(a, load_config_text(base)),
+            std::vector<std::string>{"backend.password-file"});
+}
+
 TEST(Config, DmTaskFileAcceptedAsItIs) {
   const Config c =
       load_config_text(read_file(source_root / "tests/configs/good-dm-task-full.yaml"));
