@@ -66,18 +66,53 @@ Server::Server(Config config)
 
 Server::~Server() = default;
 
+namespace {
+
+// ghostgate's own account needs these on the meta schema (README, "First run", step 3).
+constexpr std::string_view meta_grant = "SELECT, INSERT, UPDATE, DELETE, CREATE";
+
+// "1045: Access denied ..." and friends, said in the operator's terms.
+std::string explain_backend_error(const std::string& err, const Config& c) {
+  auto code_is = [&](std::string_view code) { return err.rfind(std::string(code) + ":", 0) == 0; };
+  if (code_is("1045")) {
+    return fmt::format(
+        "backend refused ghostgate's own login as {:?} (backend.user and backend.password or "
+        "password-file; fix it and send SIGHUP): {}",
+        c.backend.user, err);
+  }
+  if (code_is("1044") || code_is("1142") || code_is("1227")) {
+    return fmt::format("ghostgate's account {:?} lacks a privilege: GRANT {} ON {}.* TO it: {}",
+                       c.backend.user, meta_grant, c.online_ddl.meta_schema, err);
+  }
+  if (code_is("2003") || code_is("2013") || code_is("2006") || code_is("1043")) {
+    return fmt::format("backend {} unreachable: {}", c.backend.address.str(), err);
+  }
+  return fmt::format("backend {} answered an error: {}", c.backend.address.str(), err);
+}
+
+}  // namespace
+
 std::pair<bool, std::string> Server::readiness() {
   if (runtime_.draining.load()) {
     return {false, "shutting down"};
   }
+  const auto cfg = runtime_.config_snapshot();
   {
     std::lock_guard lock(health_mutex_);
     if (!backend_ok_) {
-      return {false, backend_reason_};
+      return {false, backend_error_.empty() ? backend_reason_
+                                            : explain_backend_error(backend_error_, *cfg)};
     }
   }
   if (online_ddl_ && !online_ddl_->ready()) {
-    return {false, "online-DDL state not loaded from the meta table yet"};
+    std::string why = online_ddl_->load_error();
+    const auto colon = why.find(": ");
+    if (colon != std::string::npos) {
+      // "cannot create `dm_meta`.`x_onlineddl`: 1142: ..." -> the privilege hint for the code.
+      why = why.substr(0, colon + 2) + explain_backend_error(why.substr(colon + 2), *cfg);
+    }
+    return {false, why.empty() ? "online-DDL state not loaded from the meta table yet"
+                               : "online-DDL state not loaded: " + why};
   }
   return {true, "ready"};
 }
@@ -238,7 +273,7 @@ awaitable<void> Server::health_loop() {
     {
       std::lock_guard lock(health_mutex_);
       backend_ok_ = !err;
-      backend_reason_ = err ? "backend unreachable: " + *err : "ok";
+      backend_error_ = err ? *err : "";
     }
     update_gauges();
     timer.expires_after(std::chrono::seconds(2));

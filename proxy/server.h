@@ -51,6 +51,7 @@ class Server {
   std::mutex health_mutex_;
   bool backend_ok_ = false;
   std::string backend_reason_ = "backend not checked yet";
+  std::string backend_error_;  // the last health check's error, "" when it passed
   bool stopping_ = false;
 };
 

@@ -115,6 +115,16 @@ void OnlineDdlService::replace_rules(rules::TableRules rules) {
   quick_engine_.store(engine_.get(), std::memory_order_release);
 }
 
+void OnlineDdlService::set_load_error(std::string error) {
+  std::lock_guard lock(mutex_);
+  load_error_ = std::move(error);
+}
+
+std::string OnlineDdlService::load_error() const {
+  std::lock_guard lock(mutex_);
+  return load_error_;
+}
+
 bool OnlineDdlService::set_dry_run(bool on) {
   std::lock_guard lock(mutex_);
   if (on == dry_run_.load()) {
@@ -185,15 +195,18 @@ awaitable<bool> OnlineDdlService::load() {
   // A slow or failing meta table at start-up (tests: statements must wait for the state).
   if (std::optional<std::string> fp = co_await failpoint_at("meta-load")) {
     log_warn(no_conn, "online-ddl: cannot load meta table {}: {}", meta_->table(), *fp);
+    set_load_error("cannot load " + meta_->table() + ": " + *fp);
     co_return false;
   }
   if (auto err = co_await meta_->ensure_table()) {
     log_warn(no_conn, "online-ddl: cannot create meta table {}: {}", meta_->table(), *err);
+    set_load_error("cannot create " + meta_->table() + ": " + *err);
     co_return false;
   }
   std::vector<StoredRecord> stored;
   if (auto err = co_await meta_->load(stored)) {
     log_warn(no_conn, "online-ddl: cannot load meta table {}: {}", meta_->table(), *err);
+    set_load_error("cannot read " + meta_->table() + ": " + *err);
     co_return false;
   }
   std::vector<rules::GhostRecord> records;
@@ -212,6 +225,7 @@ awaitable<bool> OnlineDdlService::load() {
   }
   log_info(no_conn, "online-ddl: {} pending migration(s) loaded from {}", records.size(),
            meta_->table());
+  set_load_error("");
   ready_.store(true, std::memory_order_release);
   co_return true;
 }

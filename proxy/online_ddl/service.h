@@ -59,6 +59,8 @@ class OnlineDdlService {
   // succeeded the service is not ready (readyz) and statements that need state are refused.
   awaitable<bool> load();
   bool ready() const { return ready_.load(std::memory_order_acquire); }
+  // Why the last load() failed ("" after a success or before the first try), for /readyz.
+  std::string load_error() const;
 
   // Hot path, synchronous, allocation-free: true when the text certainly needs nothing from
   // this service (every statement forwards, no USE to track).
@@ -137,6 +139,8 @@ class OnlineDdlService {
   std::unique_ptr<DryRunCatalog> dry_catalog_;  // used in dry-run only; guarded by mutex_
   std::atomic<bool> dry_run_;
   std::atomic<bool> ready_{false};
+  void set_load_error(std::string error);
+  std::string load_error_;  // guarded by mutex_
   std::map<rules::QualifiedName, std::chrono::system_clock::time_point> since_;
   // Ghosts whose state a statement is changing right now (run_statement serializes per ghost).
   std::set<rules::QualifiedName> busy_ghosts_;
