@@ -41,7 +41,8 @@ applied ..." line: dry-run (on, then off: the meta table is read again), online-
 switch: the next statement on the same connection is forwarded; back on, suppressed again),
 log.format (text -> json -> text), a rotated backend.password-file (/readyz goes from 1045 to
 ready without a restart). A key that cannot (listen, workers) gets one warning each that it needs
-a restart, keeps its running value, and is never called reloaded.
+a restart, keeps its running value, and is never called reloaded; so does online-ddl turned on
+when ghostgate started with it off (there is no service to turn on).
 
     GHOSTGATE_BIN=build/ghostgate /usr/bin/python3 tests/integration/test_signals.py
 """
@@ -585,6 +586,31 @@ class Reload(OpsTestCase):
         with held.cursor() as cur:  # the held one still works
             cur.execute("SELECT 2")
             self.assertEqual(cur.fetchone()[0], 2)
+
+
+class ReloadOnlineDdlOffAtStart(OpsTestCase):
+    """online-ddl: false at start means no online-DDL service: turning it on by SIGHUP is named
+    as needing a restart, not pretended."""
+
+    def test_turning_it_on_needs_a_restart(self):
+        standin = harness.Standin(name="reload-off").start()
+        gate = self.show_logs_of(start_gate(standin, name="gate-off", log_level="info",
+                                            **{"online-ddl": False}))
+        self.addCleanup(gate.stop)
+        standin.query("CREATE DATABASE IF NOT EXISTS test_off")
+        standin.query("CREATE TABLE IF NOT EXISTS test_off.u (id INT PRIMARY KEY)")
+        offset = len(read_log(gate))
+        gate.extra["online-ddl"] = True
+        gate.write_config()
+        send(gate, signal.SIGHUP)
+        wait_log(gate, r"reload: online-ddl changed .* needs a restart \(online DDL was off at "
+                       r"start", start=offset)
+        self.assertNotRegex(read_log(gate)[offset:], r"reload: applied .*online-ddl")
+        conn = gate.connect(database="test_off", autocommit=True)
+        self.addCleanup(conn.close)
+        with conn.cursor() as cur:
+            cur.execute("CREATE TABLE _u_gho LIKE u")  # still forwarded: still off
+        self.assertTrue(standin.query("SHOW TABLES FROM test_off LIKE '\\_u\\_gho'"))
 
 
 if __name__ == "__main__":
