@@ -1,5 +1,6 @@
 #include "proxy/server.h"
 
+#include <algorithm>
 #include <csignal>
 
 #include "protocol/packets.h"
@@ -258,11 +259,37 @@ awaitable<void> Server::load_online_ddl() {
   asio::steady_timer timer(control_);
   while (!stopping_) {
     if (co_await online_ddl_->load()) {
+      co_await warn_about_other_ids();
       co_return;
     }
     timer.expires_after(std::chrono::seconds(2));
     error_code ec;
     co_await timer.async_wait(redirect(ec));
+  }
+}
+
+awaitable<void> Server::warn_about_other_ids() {
+  // A DM takeover with the wrong id loads nothing and says "0 pending": name what is there.
+  std::vector<std::pair<std::string, rules::QualifiedName>> others;
+  if (auto err = co_await meta_->other_ids(others)) {
+    co_return;  // the load itself worked; this is only a hint
+  }
+  const auto cfg = runtime_.config_snapshot();
+  for (const auto& [id, ghost] : others) {
+    const auto& ids = cfg->online_ddl.ids;
+    if (std::find(ids.begin(), ids.end(), id) != ids.end()) {
+      // The meta store loads ids.front() only until it takes the whole list (issue 10).
+      log_warn(no_conn,
+               "online-ddl: {} holds a pending migration of {} under configured id {:?}, "
+               "which this build does not load yet (only the first id, {:?})",
+               meta_->table(), rules::quote_name(ghost), id, cfg->online_ddl.id);
+      continue;
+    }
+    log_warn(no_conn,
+             "online-ddl: {} also holds a pending migration of {} under id {:?}, which this "
+             "ghostgate (id {:?}) does not load; if it is a DM source id to take over, add it "
+             "to `id`",
+             meta_->table(), rules::quote_name(ghost), id, cfg->online_ddl.id);
   }
 }
 

@@ -32,6 +32,7 @@ class Server {
   awaitable<void> accept_loop();
   awaitable<void> refuse(tcp::socket socket, std::uint16_t code, std::string message);
   awaitable<void> load_online_ddl();
+  awaitable<void> warn_about_other_ids();
   awaitable<void> health_loop();
   awaitable<void> drain();
   void reload();

@@ -187,6 +187,22 @@ awaitable<std::optional<std::string>> MetaStore::remove(rules::QualifiedName gho
   co_return error_text(r);
 }
 
+awaitable<std::optional<std::string>> MetaStore::other_ids(
+    std::vector<std::pair<std::string, rules::QualifiedName>>& out) {
+  std::string sql = "SELECT id, ghost_schema, ghost_table FROM " + table() + " WHERE id <> " +
+                    hex_literal(id_) + " ORDER BY id, ghost_schema, ghost_table";
+  QueryResult r = co_await run(std::move(sql));
+  if (r.error) {
+    co_return error_text(r);
+  }
+  for (const auto& row : r.rows) {
+    if (row.size() >= 3 && row[0] && row[1] && row[2]) {
+      out.emplace_back(*row[0], rules::QualifiedName{*row[1], *row[2]});
+    }
+  }
+  co_return std::nullopt;
+}
+
 awaitable<std::optional<std::string>> MetaStore::ping() {
   std::string sql = "SELECT 1";
   QueryResult r = co_await run(std::move(sql));

@@ -47,6 +47,10 @@ class MetaStore {
   awaitable<std::optional<std::string>> load(std::vector<StoredRecord>& out);
   awaitable<std::optional<std::string>> upsert(StoredRecord stored);
   awaitable<std::optional<std::string>> remove(rules::QualifiedName ghost);
+  // Rows under ids this ghostgate does not load (another DM source, a DM task's source id not
+  // configured): (id, ghost) pairs, for a warning at start-up.
+  awaitable<std::optional<std::string>> other_ids(
+      std::vector<std::pair<std::string, rules::QualifiedName>>& out);
   // Health check: a round trip on ghostgate's own connection.
   awaitable<std::optional<std::string>> ping();
 

@@ -7,6 +7,7 @@ One stand-in for the file; each test starts the ghostgate it needs.
     dm/syncer/online-ddl-tools/online_ddl.go). ghostgate configured with that DM task file's
     keys (target-database, mysql-instances[].source-id) loads the row, shows it in
     /online-ddl, and the gh-ost cut-over RENAME adds the column downstream; the row is gone.
+    A row under another source id is not loaded, and is named (id and ghost) at start-up.
   * The GRANT for ghostgate's own account (README "First run", step 3): an account with only
     SELECT, INSERT, UPDATE, DELETE, CREATE on the meta schema is enough (ready, records, cuts
     over); without CREATE /readyz gives the GRANT, with the server's 1044 text.
@@ -23,6 +24,7 @@ One stand-in for the file; each test starts the ghostgate it needs.
 
 import json
 import os
+import re
 import subprocess
 import sys
 
@@ -87,9 +89,16 @@ class FirstHour(OpsTestCase):
                 "ddls": ["ALTER TABLE `shop`.`_t_gho` ADD COLUMN `c` INT NOT NULL DEFAULT 7"]}
         s.query("INSERT INTO dm_meta.test_onlineddl (id, ghost_schema, ghost_table, ddls) "
                 f"VALUES ('{SOURCE_ID}', 'shop', '_t_gho', '{json.dumps(info)}')")
+        # Another DM source's migration in the same table: not loaded, but named at start-up.
+        other = {"schema": "shop", "table": "v", "ddls": ["ALTER TABLE `shop`.`_v_gho` ADD x INT"]}
+        s.query("INSERT INTO dm_meta.test_onlineddl (id, ghost_schema, ghost_table, ddls) "
+                f"VALUES ('mysql-replica-09', 'shop', '_v_gho', '{json.dumps(other)}')")
         gate = self.gate("gate-takeover", dm_task_keys(s))
         harness.wait_until(lambda: admin(gate, "/readyz")[0] == 200, 20, what="ready")
         self.assertRegex(read_log(gate), r"1 pending migration\(s\) loaded")
+        harness.wait_until(lambda: re.search(
+            r"also holds a pending migration of `shop`\.`_v_gho` under id \"mysql-replica-09\"",
+            read_log(gate)), 10, what="the other source's row named")
         self.assertNotIn("not a config key", read_log(gate))
         pending = json.loads(admin(gate, "/online-ddl")[2])["pending"]
         self.assertEqual([p["ghost"]["table"] for p in pending], ["_t_gho"], pending)
@@ -103,7 +112,8 @@ class FirstHour(OpsTestCase):
         cols = [r[0] for r in s.query("SHOW COLUMNS FROM shop.t")]
         self.assertEqual(cols, ["id", "a", "c"])
         self.assertEqual(s.query("SELECT c FROM shop.t WHERE id = 1"), ((7,),))
-        self.assertEqual(s.query("SELECT COUNT(*) FROM dm_meta.test_onlineddl"), ((0,),))
+        self.assertEqual(s.query("SELECT id FROM dm_meta.test_onlineddl"),
+                         (("mysql-replica-09",),))
 
     def restricted_account(self, user, privileges):
         self.standin.query(f"CREATE OR REPLACE USER '{user}'@'%' IDENTIFIED BY 'pw-{user}'")
