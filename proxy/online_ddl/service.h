@@ -73,10 +73,11 @@ class OnlineDdlService {
 
   // SIGHUP: new rules take effect on the next statement; the recorded state is kept.
   void replace_rules(rules::TableRules rules);
-  // SIGHUP: dry-run on or off for the next statement (one already running finishes as it
-  // began). Turning it on starts the dry-run view from the real state. Turning it off drops what
-  // dry-run recorded in memory only: the service is not ready until load() has read the meta
-  // table again, and the call returns true to say so.
+  // SIGHUP: dry-run on or off from the next statement decided (a multi-statement batch being
+  // decided at that moment may see the switch between two of its statements). Turning it on
+  // starts the dry-run view from the real state. Turning it off drops what dry-run recorded in
+  // memory only: the service is not ready until load() has read the meta table again, and the
+  // call returns true to say so.
   bool set_dry_run(bool on);
   bool dry_run() const { return dry_run_.load(std::memory_order_acquire); }
 
