@@ -9,29 +9,17 @@
 #include "proxy/config/config.h"
 #include "proxy/observe/log.h"
 #include "proxy/server.h"
-#include "rules/table_rules.h"
 
 namespace {
 
-// Rules are checked where they are compiled (rules/), so --check-config sees them too.
-void check_rules(const ghostgate::proxy::Config& config, const std::string& path) {
-  using ghostgate::rules::TableRules;
-  const auto& c = config.online_ddl;
-  std::string error;
-  if (!TableRules::create(
-          c.shadow_table_rules.empty() ? TableRules::default_shadow_rules() : c.shadow_table_rules,
-          c.trash_table_rules.empty() ? TableRules::default_trash_rules() : c.trash_table_rules,
-          &error)) {
-    // Same shape as load_config's errors: "FILE: key: problem".
-    throw ghostgate::proxy::ConfigError(path + ": " + error);
+// The file named by --check-config, else --config, else $GHOSTGATE_CONFIG.
+std::string config_file(const std::string& given) {
+  if (!given.empty()) {
+    return given;
   }
-}
-
-// The file as the process would run it: YAML, environment overrides, rules.
-ghostgate::proxy::Config load_and_check(const std::string& path) {
-  ghostgate::proxy::Config config = ghostgate::proxy::load_config(path);
-  check_rules(config, path);
-  return config;
+  // Containers set the file once in the image and keep the command line free for flags.
+  const char* from_env = std::getenv("GHOSTGATE_CONFIG");
+  return from_env != nullptr ? from_env : "";
 }
 
 }  // namespace
@@ -44,13 +32,25 @@ int main(int argc, char** argv) {
                  "YAML configuration file (default: $GHOSTGATE_CONFIG); GHOSTGATE_* environment "
                  "variables override its keys (see config.example.yaml)");
   app.add_option("--check-config", check_path,
-                 "validate FILE, print the effective configuration (secrets masked), exit");
+                 "validate FILE (default: --config or $GHOSTGATE_CONFIG), print the effective "
+                 "configuration (secrets masked), exit")
+      ->expected(0, 1);
   app.set_version_flag("--version", std::string("ghostgate ") + GHOSTGATE_VERSION);
   CLI11_PARSE(app, argc, argv);
+  const bool check = app.count("--check-config") != 0;
 
-  if (!check_path.empty()) {
+  if (check) {
+    check_path = config_file(check_path.empty() ? config_path : check_path);
+    if (check_path.empty()) {
+      std::cerr << "ghostgate: --check-config FILE (or --config FILE, or GHOSTGATE_CONFIG) is "
+                   "required\n";
+      return 2;
+    }
     try {
-      ghostgate::proxy::Config config = load_and_check(check_path);
+      ghostgate::proxy::Config config = ghostgate::proxy::load_config(check_path);
+      for (const std::string& n : config.notices) {
+        std::cerr << "ghostgate: note: " << n << "\n";
+      }
       for (const std::string& w : config.warnings) {
         std::cerr << "ghostgate: warning: " << w << "\n";
       }
@@ -62,19 +62,14 @@ int main(int argc, char** argv) {
       return 2;
     }
   }
-  if (config_path.empty()) {
-    // Containers set the file once in the image and keep the command line free for flags.
-    if (const char* from_env = std::getenv("GHOSTGATE_CONFIG"); from_env != nullptr) {
-      config_path = from_env;
-    }
-  }
+  config_path = config_file(config_path);
   if (config_path.empty()) {
     std::cerr << "ghostgate: --config FILE (or GHOSTGATE_CONFIG) is required (see --help)\n";
     return 2;
   }
   ghostgate::proxy::Config config;
   try {
-    config = load_and_check(config_path);
+    config = ghostgate::proxy::load_config(config_path);
   } catch (const std::exception& e) {
     std::cerr << "ghostgate: invalid configuration: " << e.what() << "\n";
     return 2;
@@ -82,6 +77,9 @@ int main(int argc, char** argv) {
   try {
     ghostgate::proxy::init_logging(config.log);
     // The loader cannot log (logging is configured from what it returns): its findings now.
+    for (const std::string& n : config.notices) {
+      ghostgate::proxy::log_info(ghostgate::proxy::no_conn, "config: {}", n);
+    }
     for (const std::string& w : config.warnings) {
       ghostgate::proxy::log_warn(ghostgate::proxy::no_conn, "config: {}", w);
     }

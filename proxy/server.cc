@@ -1,5 +1,6 @@
 #include "proxy/server.h"
 
+#include <algorithm>
 #include <csignal>
 
 #include "protocol/packets.h"
@@ -44,6 +45,7 @@ Server::Server(Config config)
     online_ddl_ = std::make_unique<OnlineDdlService>(make_rules(cfg->online_ddl), meta_,
                                                      cfg->online_ddl.dry_run);
     runtime_.online_ddl = online_ddl_.get();
+    runtime_.online_ddl_on.store(true);
   } else {
     meta_ = std::make_shared<MetaStore>(control_, cfg->backend, runtime_.backend_tls,
                                         cfg->online_ddl.meta_schema, cfg->online_ddl.name, "");
@@ -65,18 +67,53 @@ Server::Server(Config config)
 
 Server::~Server() = default;
 
+namespace {
+
+// ghostgate's own account needs these on the meta schema (README, "First run", step 3).
+constexpr std::string_view meta_grant = "SELECT, INSERT, UPDATE, DELETE, CREATE";
+
+// "1045: Access denied ..." and friends, said in the operator's terms.
+std::string explain_backend_error(const std::string& err, const Config& c) {
+  auto code_is = [&](std::string_view code) { return err.rfind(std::string(code) + ":", 0) == 0; };
+  if (code_is("1045")) {
+    return fmt::format(
+        "backend refused ghostgate's own login as {:?} (backend.user and backend.password or "
+        "password-file; fix it and send SIGHUP): {}",
+        c.backend.user, err);
+  }
+  if (code_is("1044") || code_is("1142") || code_is("1227")) {
+    return fmt::format("ghostgate's account {:?} lacks a privilege: GRANT {} ON {}.* TO it: {}",
+                       c.backend.user, meta_grant, c.online_ddl.meta_schema, err);
+  }
+  if (code_is("2003") || code_is("2013") || code_is("2006") || code_is("1043")) {
+    return fmt::format("backend {} unreachable: {}", c.backend.address.str(), err);
+  }
+  return fmt::format("backend {} answered an error: {}", c.backend.address.str(), err);
+}
+
+}  // namespace
+
 std::pair<bool, std::string> Server::readiness() {
   if (runtime_.draining.load()) {
     return {false, "shutting down"};
   }
+  const auto cfg = runtime_.config_snapshot();
   {
     std::lock_guard lock(health_mutex_);
     if (!backend_ok_) {
-      return {false, backend_reason_};
+      return {false, backend_error_.empty() ? backend_reason_
+                                            : explain_backend_error(backend_error_, *cfg)};
     }
   }
   if (online_ddl_ && !online_ddl_->ready()) {
-    return {false, "online-DDL state not loaded from the meta table yet"};
+    std::string why = online_ddl_->load_error();
+    const auto colon = why.find(": ");
+    if (colon != std::string::npos) {
+      // "cannot create `dm_meta`.`x_onlineddl`: 1142: ..." -> the privilege hint for the code.
+      why = why.substr(0, colon + 2) + explain_backend_error(why.substr(colon + 2), *cfg);
+    }
+    return {false, why.empty() ? "online-DDL state not loaded from the meta table yet"
+                               : "online-DDL state not loaded: " + why};
   }
   return {true, "ready"};
 }
@@ -222,11 +259,37 @@ awaitable<void> Server::load_online_ddl() {
   asio::steady_timer timer(control_);
   while (!stopping_) {
     if (co_await online_ddl_->load()) {
+      co_await warn_about_other_ids();
       co_return;
     }
     timer.expires_after(std::chrono::seconds(2));
     error_code ec;
     co_await timer.async_wait(redirect(ec));
+  }
+}
+
+awaitable<void> Server::warn_about_other_ids() {
+  // A DM takeover with the wrong id loads nothing and says "0 pending": name what is there.
+  std::vector<std::pair<std::string, rules::QualifiedName>> others;
+  if (auto err = co_await meta_->other_ids(others)) {
+    co_return;  // the load itself worked; this is only a hint
+  }
+  const auto cfg = runtime_.config_snapshot();
+  for (const auto& [id, ghost] : others) {
+    const auto& ids = cfg->online_ddl.ids;
+    if (std::find(ids.begin(), ids.end(), id) != ids.end()) {
+      // The meta store loads ids.front() only until it takes the whole list (issue 10).
+      log_warn(no_conn,
+               "online-ddl: {} holds a pending migration of {} under configured id {:?}, "
+               "which this build does not load yet (only the first id, {:?})",
+               meta_->table(), rules::quote_name(ghost), id, cfg->online_ddl.id);
+      continue;
+    }
+    log_warn(no_conn,
+             "online-ddl: {} also holds a pending migration of {} under id {:?}, which this "
+             "ghostgate (id {:?}) does not load; if it is a DM source id to take over, add it "
+             "to `id`",
+             meta_->table(), rules::quote_name(ghost), id, cfg->online_ddl.id);
   }
 }
 
@@ -237,7 +300,7 @@ awaitable<void> Server::health_loop() {
     {
       std::lock_guard lock(health_mutex_);
       backend_ok_ = !err;
-      backend_reason_ = err ? "backend unreachable: " + *err : "ok";
+      backend_error_ = err ? *err : "";
     }
     update_gauges();
     timer.expires_after(std::chrono::seconds(2));
@@ -274,34 +337,115 @@ awaitable<void> Server::drain() {
   control_.stop();
 }
 
+// SIGHUP: every changed key is applied live or named as needing a restart, one line each; the
+// running value of a key that needs a restart is kept (so nothing runs half on the new value).
 void Server::reload() {
   const auto current = runtime_.config_snapshot();
+  const std::string& path = current->source_path;
+  Config fresh;
   try {
-    Config fresh = load_config(current->source_path);
-    std::optional<rules::TableRules> rules;
-    if (online_ddl_) {
-      rules = make_rules(fresh.online_ddl);
-    }
-    set_log_level(fresh.log.level);
-    runtime_.pool_shared->apply(fresh.pool);
-    if (online_ddl_ && rules) {
-      online_ddl_->replace_rules(std::move(*rules));
-    }
-    if (fresh.listen.str() != current->listen.str() || fresh.workers != current->workers ||
-        fresh.backend.address.str() != current->backend.address.str()) {
-      log_warn(no_conn, "reload: listen, workers and backend.address changes need a restart");
-    }
-    for (const std::string& w : fresh.warnings) {
-      log_warn(no_conn, "config: {}", w);
-    }
-    runtime_.config.store(std::make_shared<const Config>(std::move(fresh)));
-    metrics().config_reloads_ok.inc();
-    log_info(no_conn, "configuration reloaded from {} (log.level {})", current->source_path,
-             to_string(log_level()));
+    fresh = load_config(path);
   } catch (const std::exception& e) {
     metrics().config_reloads_failed.inc();
     log_error(no_conn, "reload refused, keeping the running configuration: {}", e.what());
+    return;
   }
+  Config next = *current;
+  next.warnings = fresh.warnings;
+  std::vector<std::string> applied;
+  std::vector<std::pair<std::string, std::string>> restart;  // key, why
+  bool new_rules = false, new_log = false, new_backend = false, reload_meta = false;
+  for (const std::string& key : changed_keys(*current, fresh)) {
+    auto starts = [&](std::string_view prefix) { return key.rfind(prefix, 0) == 0; };
+    if (key == "online-ddl") {
+      if (!online_ddl_) {
+        restart.emplace_back(key, "online DDL was off at start, so its service does not exist");
+        continue;
+      }
+      next.online_ddl.enabled = fresh.online_ddl.enabled;
+    } else if (key == "dry-run") {
+      next.online_ddl.dry_run = fresh.online_ddl.dry_run;
+    } else if (key == "shadow-table-rules" || key == "trash-table-rules") {
+      next.online_ddl.shadow_table_rules = fresh.online_ddl.shadow_table_rules;
+      next.online_ddl.trash_table_rules = fresh.online_ddl.trash_table_rules;
+      new_rules = true;
+    } else if (key == "log.level" || key == "log.format" || key == "log.file") {
+      next.log = fresh.log;
+      new_log = true;
+    } else if (key == "backend.user" || key == "backend.password" ||
+               key == "backend.password-file" || key == "backend.connect-timeout") {
+      next.backend.user = fresh.backend.user;
+      next.backend.password = fresh.backend.password;
+      next.backend.password_file = fresh.backend.password_file;
+      next.backend.connect_timeout = fresh.backend.connect_timeout;
+      new_backend = true;
+    } else if (starts("pool.")) {
+      next.pool = fresh.pool;
+    } else if (starts("timeouts.")) {
+      next.timeouts = fresh.timeouts;  // read by each new session
+    } else if (key == "max-connections") {
+      next.max_connections = fresh.max_connections;
+    } else if (key == "max-packet-size") {
+      next.max_packet_size = fresh.max_packet_size;  // read by each new session
+    } else {
+      restart.emplace_back(key, "");
+      continue;
+    }
+    applied.push_back(key);
+  }
+  // What can fail goes first, so a failure leaves everything as it was.
+  std::optional<rules::TableRules> rules;
+  try {
+    if (new_rules && online_ddl_) {
+      rules = make_rules(next.online_ddl);
+    }
+    if (new_log) {
+      init_logging(next.log);
+    }
+  } catch (const std::exception& e) {
+    metrics().config_reloads_failed.inc();
+    log_error(no_conn, "reload refused, keeping the running configuration: {}", e.what());
+    return;
+  }
+  if (rules) {
+    online_ddl_->replace_rules(std::move(*rules));
+  }
+  runtime_.pool_shared->apply(next.pool);
+  if (new_backend) {
+    meta_->set_backend(next.backend);  // health checks and the meta table: new connection
+  }
+  if (online_ddl_) {
+    runtime_.online_ddl_on.store(next.online_ddl.enabled, std::memory_order_relaxed);
+    reload_meta = online_ddl_->set_dry_run(next.online_ddl.dry_run);
+  }
+  runtime_.config.store(std::make_shared<const Config>(std::move(next)));
+  if (reload_meta) {
+    // Off dry-run: what it recorded was in memory only; the meta table is the truth again.
+    asio::co_spawn(control_, load_online_ddl(), asio::detached);
+  }
+  metrics().config_reloads_ok.inc();
+  for (const std::string& w : fresh.warnings) {
+    log_warn(no_conn, "config: {}", w);
+  }
+  for (const auto& [key, why] : restart) {
+    log_warn(no_conn,
+             "reload: {} changed in {} but needs a restart{}; still running with the old "
+             "value",
+             key, path, why.empty() ? "" : " (" + why + ")");
+  }
+  if (applied.empty()) {
+    log_info(no_conn, "reload: nothing to apply from {}", path);
+    return;
+  }
+  std::string keys;
+  for (const std::string& k : applied) {
+    keys += (keys.empty() ? "" : ", ") + k;
+  }
+  log_info(no_conn, "reload: applied {} from {} (log.level {}, online DDL {})", keys, path,
+           to_string(log_level()),
+           !online_ddl_ || !runtime_.online_ddl_on.load() ? "off"
+           : online_ddl_->dry_run()                       ? "dry-run"
+                                                          : "on");
 }
 
 }  // namespace ghostgate::proxy

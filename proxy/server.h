@@ -32,6 +32,7 @@ class Server {
   awaitable<void> accept_loop();
   awaitable<void> refuse(tcp::socket socket, std::uint16_t code, std::string message);
   awaitable<void> load_online_ddl();
+  awaitable<void> warn_about_other_ids();
   awaitable<void> health_loop();
   awaitable<void> drain();
   void reload();
@@ -51,6 +52,7 @@ class Server {
   std::mutex health_mutex_;
   bool backend_ok_ = false;
   std::string backend_reason_ = "backend not checked yet";
+  std::string backend_error_;  // the last health check's error, "" when it passed
   bool stopping_ = false;
 };
 

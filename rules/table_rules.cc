@@ -67,7 +67,9 @@ bool TableRules::compile(const std::vector<std::string>& src, const char* key,
       return false;
     };
     if (!c.re->ok()) {
-      return fail("invalid regular expression: " + c.re->error());
+      // The rule as the user wrote it, without the `^(?:...)$` this file wraps it in.
+      const RE2 bare(rule, options);
+      return fail("invalid regular expression: " + (bare.ok() ? c.re->error() : bare.error()));
     }
     if (c.re->NumberOfCapturingGroups() != 1) {
       return fail("must have exactly one capture group (the real table name), has " +

@@ -14,6 +14,8 @@
 #include <string>
 #include <vector>
 
+#include "rules/shard_routes.h"
+
 namespace ghostgate::proxy {
 
 struct HostPort {
@@ -72,11 +74,23 @@ struct OnlineDdlConfig {
   bool enabled = true;             // DM `online-ddl`
   bool dry_run = false;            // forward everything, only log what would have been done
   std::string name = "ghostgate";  // DM task `name`: meta table is <meta_schema>.<name>_onlineddl
-  std::string id;                  // instance id in the meta table's `id` column; defaults to name
+  // The meta table's `id` column is DM's source id (the upstream MySQL a DM worker replicates).
+  // `id` (a string or a list), else a DM task file's `mysql-instances[].source-id`, else
+  // [name]. Rows under every id are loaded; new rows go under ids.front(). Never empty.
+  std::vector<std::string> ids;
+  std::string id;  // ids.front(), for code that knows one id only
   std::string meta_schema = "dm_meta";
   // Empty = ghostgate's defaults. A user list replaces the default, as in DM.
   std::vector<std::string> shadow_table_rules;
   std::vector<std::string> trash_table_rules;
+};
+
+// Shard merge (rules/shard_routes.h): DM's `routes` and `shard-mode`, ghostgate's
+// `shard-groups`, validated with the Router they build (Router::create, validate_shard_config).
+struct ShardMergeConfig {
+  std::vector<rules::RouteRule> routes;  // in the file's order
+  rules::ShardConfig shard;              // shard-mode and shard-groups
+  bool case_sensitive = false;           // DM `case-sensitive`: how route patterns compare names
 };
 
 struct Config {
@@ -92,11 +106,14 @@ struct Config {
   TimeoutConfig timeouts;
   LogConfig log;
   OnlineDdlConfig online_ddl;
+  ShardMergeConfig shard;
   std::string source_path;  // the file it was loaded from, for SIGHUP
   // Non-fatal findings (deprecated keys, loose file permissions, ignored GHOSTGATE_* variables).
   // The loader cannot log (logging is configured from this very struct): main logs these after
   // init_logging().
   std::vector<std::string> warnings;
+  // Findings worth one info line at start-up (the DM task keys ghostgate does not use).
+  std::vector<std::string> notices;
 };
 
 class ConfigError : public std::runtime_error {
@@ -114,6 +131,12 @@ Config load_config_text(const std::string& yaml_text, const char* const* env = n
 
 // The effective configuration as YAML with secrets masked, for --check-config and logs.
 std::string dump_config(const Config& config);
+
+// The keys (config_keys() paths, in that order) whose effective value differs between two
+// configurations, for SIGHUP. The password is compared by value (a rotated password-file shows
+// as "backend.password-file"); keys that only feed others (target-database.*, mysql-instances)
+// show as the keys they feed (backend.*, id).
+std::vector<std::string> changed_keys(const Config& before, const Config& after);
 
 HostPort parse_host_port(const std::string& text);  // throws ConfigError
 

@@ -3,6 +3,9 @@
 #include <fmt/format.h>
 #include <yaml-cpp/yaml.h>
 
+#include <algorithm>
+#include <optional>
+
 #include "proxy/config/config.h"
 #include "proxy/config/schema.h"
 
@@ -40,6 +43,21 @@ std::string format_size(std::uint64_t bytes) {
   return fmt::format("{}", bytes);
 }
 
+// schema.table as shard-groups reads it back: backticks when a part has a dot, a blank or one.
+std::string qualified(const rules::QualifiedName& n) {
+  auto part = [](const std::string& p) {
+    if (p.find_first_of(". `\t") == std::string::npos && !p.empty()) {
+      return p;
+    }
+    std::string q = "`";
+    for (char ch : p) {
+      q += ch == '`' ? std::string("``") : std::string(1, ch);
+    }
+    return q + "`";
+  };
+  return part(n.schema) + "." + part(n.table);
+}
+
 }  // namespace
 
 std::string dump_config(const Config& c) {
@@ -47,12 +65,52 @@ std::string dump_config(const Config& c) {
   out << YAML::BeginMap;
   const auto& o = c.online_ddl;
   out << YAML::Key << "name" << YAML::Value << o.name;
-  out << YAML::Key << "id" << YAML::Value << o.id;
+  if (o.ids.size() == 1) {
+    out << YAML::Key << "id" << YAML::Value << o.ids.front();
+  } else {
+    out << YAML::Key << "id" << YAML::Value << YAML::Flow << o.ids;
+  }
   out << YAML::Key << "online-ddl" << YAML::Value << o.enabled;
   out << YAML::Key << "shadow-table-rules" << YAML::Value << YAML::Flow << o.shadow_table_rules;
   out << YAML::Key << "trash-table-rules" << YAML::Value << YAML::Flow << o.trash_table_rules;
   out << YAML::Key << "meta-schema" << YAML::Value << o.meta_schema;
   out << YAML::Key << "dry-run" << YAML::Value << o.dry_run;
+  const auto& sh = c.shard;
+  out << YAML::Key << "routes" << YAML::Value;
+  if (sh.routes.empty()) {
+    out << YAML::Flow;  // "routes: {}", not a "{}" on a line of its own
+  }
+  out << YAML::BeginMap;
+  for (const rules::RouteRule& r : sh.routes) {
+    out << YAML::Key << r.name << YAML::Value << YAML::BeginMap;
+    out << YAML::Key << "schema-pattern" << YAML::Value << r.schema_pattern;
+    out << YAML::Key << "table-pattern" << YAML::Value << r.table_pattern;
+    out << YAML::Key << "target-schema" << YAML::Value << r.target_schema;
+    out << YAML::Key << "target-table" << YAML::Value << r.target_table;
+    out << YAML::EndMap;
+  }
+  out << YAML::EndMap;
+  out << YAML::Key << "shard-mode" << YAML::Value << std::string(rules::to_string(sh.shard.mode));
+  out << YAML::Key << "shard-groups" << YAML::Value;
+  if (sh.shard.groups.empty()) {
+    out << YAML::Flow;
+  }
+  out << YAML::BeginMap;
+  for (const rules::ShardGroupConfig& g : sh.shard.groups) {
+    out << YAML::Key << qualified(g.target) << YAML::Value << YAML::BeginMap;
+    if (g.members.empty()) {
+      out << YAML::Key << "members" << YAML::Value << g.member_count;
+    } else {
+      std::vector<std::string> names;
+      for (const auto& m : g.members) {
+        names.push_back(qualified(m));
+      }
+      out << YAML::Key << "members" << YAML::Value << YAML::Flow << names;
+    }
+    out << YAML::EndMap;
+  }
+  out << YAML::EndMap;
+  out << YAML::Key << "case-sensitive" << YAML::Value << sh.case_sensitive;
   out << YAML::Key << "listen" << YAML::Value << c.listen.str();
   out << YAML::Key << "admin" << YAML::Value << (c.admin_enabled ? c.admin.str() : "off");
   out << YAML::Key << "workers" << YAML::Value << c.workers;
@@ -108,6 +166,59 @@ std::string dump_config(const Config& c) {
 
   out << YAML::EndMap;
   return std::string(out.c_str()) + "\n";
+}
+
+std::vector<std::string> changed_keys(const Config& before, const Config& after) {
+  const YAML::Node a = YAML::Load(dump_config(before));
+  const YAML::Node b = YAML::Load(dump_config(after));
+  // The node at a key path, or nullopt when the dump does not show that key.
+  auto at = [](const YAML::Node& root, const std::string& path) -> std::optional<YAML::Node> {
+    // reset(), not operator=: assigning a yaml-cpp node writes through to the tree it is in.
+    YAML::Node node;
+    node.reset(root);
+    std::string::size_type start = 0;
+    while (true) {
+      const std::string::size_type dot = path.find('.', start);
+      const std::string part = path.substr(start, dot == std::string::npos ? dot : dot - start);
+      if (!node.IsMap()) {
+        return std::nullopt;
+      }
+      const YAML::Node& parent = node;  // const []: a missing key adds nothing
+      const YAML::Node child = parent[part];
+      if (!child.IsDefined()) {
+        return std::nullopt;
+      }
+      node.reset(child);
+      if (dot == std::string::npos) {
+        return node;
+      }
+      start = dot + 1;
+    }
+  };
+  auto text = [](const YAML::Node& node) {
+    YAML::Emitter out;
+    out << node;
+    return std::string(out.c_str());
+  };
+  std::vector<std::string> changed;
+  for (const std::string& key : config_keys()) {
+    const std::optional<YAML::Node> x = at(a, key);
+    const std::optional<YAML::Node> y = at(b, key);
+    if (!x && !y) {
+      continue;  // not in the dump: shows as the key it feeds
+    }
+    if (!x || !y || text(*x) != text(*y)) {
+      changed.push_back(key);
+    }
+  }
+  if (before.backend.password != after.backend.password) {
+    const std::string key =
+        after.backend.password_file.empty() ? "backend.password" : "backend.password-file";
+    if (std::find(changed.begin(), changed.end(), key) == changed.end()) {
+      changed.push_back(key);
+    }
+  }
+  return changed;
 }
 
 }  // namespace ghostgate::proxy

@@ -40,6 +40,16 @@ YAML::Node env_value(const Field& field, const std::string& name, const std::str
     return YAML::Node(text);
   }
   const std::string t = trim(text);
+  if (field.kind == Kind::node) {
+    // A mapping or a list of mappings: YAML flow syntax, e.g. '[{source-id: a}]'.
+    YAML::Node node;
+    try {
+      node = YAML::Load(t);
+    } catch (const YAML::Exception& e) {
+      fail(fmt::format("{} (from {}): not valid YAML flow syntax: {}", field.path, name, e.msg));
+    }
+    return node;
+  }
   if (!t.empty() && t.front() == '[') {
     YAML::Node node;
     try {
@@ -84,13 +94,28 @@ void apply_env(const char* const* env, std::map<std::string, Value>& values,
     }
     vars.emplace(std::string(entry.substr(0, eq)), std::string(entry.substr(eq + 1)));
   }
-  // An override of either secret source replaces both sources from the file, so a password
-  // injected by the environment does not clash with the other key left in the YAML.
-  const std::string pw_var = env_var_for("backend.password");
-  const std::string pw_file_var = env_var_for("backend.password-file");
-  if (vars.count(pw_var) != 0 || vars.count(pw_file_var) != 0) {
-    values.erase("backend.password");
-    values.erase("backend.password-file");
+  // The environment wins whichever spelling the file used: a variable for one way of giving a
+  // setting (GHOSTGATE_BACKEND_PASSWORD) drops the file's other ways (backend.password-file,
+  // target-database.password), so they neither clash with it nor beat it.
+  for (const AliasGroup& group : alias_groups()) {
+    for (const auto& set : group) {
+      const bool from_env = std::any_of(set.begin(), set.end(), [&](std::string_view key) {
+        return vars.count(env_var_for(std::string(key))) != 0;
+      });
+      if (!from_env) {
+        continue;
+      }
+      for (const auto& other : group) {
+        if (&other == &set) {
+          continue;
+        }
+        for (std::string_view key : other) {
+          if (vars.count(env_var_for(std::string(key))) == 0) {
+            values.erase(std::string(key));
+          }
+        }
+      }
+    }
   }
   for (const Field& field : fields()) {
     const std::string name = env_var_for(std::string(field.path));

@@ -21,8 +21,11 @@ namespace {
 
 using namespace config_detail;
 
-// Walks the YAML mapping; every leaf lands in `out` by path. Unknown and duplicate keys throw.
-void collect(const YAML::Node& map, const std::string& prefix, std::map<std::string, Value>& out) {
+// Walks the YAML mapping; every leaf lands in `out` by path. Unknown keys are gathered in
+// `unknown` (all reported at once), DM task keys that mean nothing here in `ignored`; duplicate
+// keys throw.
+void collect(const YAML::Node& map, const std::string& prefix, std::map<std::string, Value>& out,
+             std::vector<std::string>& unknown, std::vector<std::string>& ignored) {
   for (auto it = map.begin(); it != map.end(); ++it) {
     // Copies: it->first / it->second live in a proxy that dies with the full expression.
     const YAML::Node key_node = it->first;
@@ -42,12 +45,18 @@ void collect(const YAML::Node& map, const std::string& prefix, std::map<std::str
         fail(fmt::format("{}: expected a mapping, got {}{}", path, describe_node(child),
                          mark_suffix(child)));
       }
-      collect(child, path, out);
+      collect(child, path, out, unknown, ignored);
+      continue;
+    }
+    if (is_dm_ignored(path)) {
+      ignored.push_back(path);
       continue;
     }
     const Field* field = find_field(path);
     if (field == nullptr) {
-      fail(fmt::format("unknown key \"{}\"{}{}", path, mark_suffix(key_node), suggestion(path)));
+      unknown.push_back(
+          fmt::format("unknown key \"{}\"{}{}", path, mark_suffix(key_node), suggestion(path)));
+      continue;
     }
     if (out.count(path) != 0) {
       fail(fmt::format("duplicate key \"{}\"{}", path, mark_suffix(key_node)));
@@ -61,15 +70,28 @@ void collect(const YAML::Node& map, const std::string& prefix, std::map<std::str
 
 Config build(const YAML::Node& root, const char* const* env) {
   std::map<std::string, Value> values;
+  std::vector<std::string> ignored;
   if (root.IsDefined() && !root.IsNull()) {
     if (!root.IsMap()) {
       fail(fmt::format("config: expected a mapping of keys at the top level, got {}",
                        describe_node(root)));
     }
-    collect(root, "", values);
+    std::vector<std::string> unknown;
+    collect(root, "", values, unknown, ignored);
+    if (unknown.size() == 1) {
+      fail(unknown.front());
+    }
+    if (!unknown.empty()) {
+      std::string all = fmt::format("{} unknown keys:", unknown.size());
+      for (const std::string& u : unknown) {
+        all += "\n  " + u;
+      }
+      fail(all);
+    }
   }
   Config config;
   Extra extra;
+  extra.ignored = std::move(ignored);
   apply_env(env, values, config.warnings);
   // Table order, so errors come out in documentation order whatever the file's order.
   for (const Field& field : fields()) {

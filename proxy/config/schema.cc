@@ -156,6 +156,88 @@ constexpr std::pair<std::string_view, std::string_view> log_levels[] = {
 
 }  // namespace
 
+namespace {
+
+// DM's mysql-instances: a list of mappings; only `source-id` means something here.
+void read_instances(Extra& x, const Value& v) {
+  if (!v.node.IsSequence()) {
+    v.error(fmt::format("expected a list of {{source-id: ...}}, got {}", describe_node(v.node)));
+  }
+  std::vector<std::string> ids;
+  for (std::size_t i = 0; i < v.node.size(); ++i) {
+    const YAML::Node item = v.node[i];
+    const std::string where = fmt::format("{}[{}]", v.where(), i);
+    if (!item.IsMap()) {
+      fail(fmt::format("{}: expected a mapping with source-id, got {}{}", where,
+                       describe_node(item), mark_suffix(item)));
+    }
+    const YAML::Node id = item["source-id"];
+    if (!id || !id.IsScalar() || id.Scalar().empty()) {
+      fail(fmt::format("{}.source-id: required (DM's source id, the meta table's id){}", where,
+                       mark_suffix(item)));
+    }
+    ids.push_back(id.Scalar());
+    if (item.size() > 1 && i == 0) {
+      x.ignored.push_back("mysql-instances[] (all but source-id)");
+    }
+  }
+  if (ids.empty()) {
+    v.error("must list at least one instance");
+  }
+  x.source_ids = std::move(ids);
+}
+
+// DM's routes: a mapping of rule name to {schema-pattern, table-pattern, target-schema,
+// target-table}, checked by rules::Router::create in validate().
+void read_routes(Config& c, Extra& x, const Value& v) {
+  if (!v.node.IsMap()) {
+    v.error(
+        fmt::format("expected a mapping of rule names to rules, got {}", describe_node(v.node)));
+  }
+  for (auto it = v.node.begin(); it != v.node.end(); ++it) {
+    const YAML::Node name = it->first;
+    const YAML::Node body = it->second;
+    const std::string where = fmt::format("{}.{}", v.where(), name.Scalar());
+    if (!body.IsMap()) {
+      fail(fmt::format("{}: expected a mapping, got {}{}", where, describe_node(body),
+                       mark_suffix(body)));
+    }
+    rules::RouteRule rule;
+    rule.name = name.Scalar();
+    for (auto f = body.begin(); f != body.end(); ++f) {
+      const YAML::Node k = f->first;
+      const YAML::Node val = f->second;
+      const std::string key = k.Scalar();
+      std::string* slot = key == "schema-pattern"  ? &rule.schema_pattern
+                          : key == "table-pattern" ? &rule.table_pattern
+                          : key == "target-schema" ? &rule.target_schema
+                          : key == "target-table"  ? &rule.target_table
+                                                   : nullptr;
+      if (slot == nullptr && key.rfind("extract-", 0) == 0) {
+        // DM writes the shard's source into extra columns; that is the replicator's job.
+        x.ignored.push_back(fmt::format("routes.{}.{}", rule.name, key));
+        continue;
+      }
+      if (slot == nullptr) {
+        fail(
+            fmt::format("{}.{}: unknown key{}; a route has schema-pattern, table-pattern, "
+                        "target-schema, target-table",
+                        where, key, mark_suffix(k)));
+      }
+      if (!val.IsNull()) {
+        if (!val.IsScalar()) {
+          fail(fmt::format("{}.{}: expected a string, got {}{}", where, key, describe_node(val),
+                           mark_suffix(val)));
+        }
+        *slot = val.Scalar();
+      }
+    }
+    c.shard.routes.push_back(std::move(rule));
+  }
+}
+
+}  // namespace
+
 std::string_view tls_mode_name(BackendTlsMode mode) {
   for (const auto& [name, value] : tls_modes) {
     if (value == mode) {
@@ -171,7 +253,20 @@ const Field field_table[] = {
     // DM task keys.
     {"name", Kind::scalar,
      [](Config& c, Extra&, const Value& v) { c.online_ddl.name = v.non_empty_str(); }},
-    {"id", Kind::scalar, [](Config& c, Extra&, const Value& v) { c.online_ddl.id = v.str(); }},
+    {"id", Kind::list,
+     [](Config&, Extra& x, const Value& v) {
+       // One source id, or a list (several DM sources replicating through this ghostgate);
+       // "" = not set (the default).
+       if (v.node.IsScalar() && v.node.Scalar().empty()) {
+         return;
+       }
+       x.ids = v.node.IsScalar() ? std::vector<std::string>{v.str()} : v.string_list();
+       if (x.ids->empty()) {
+         v.error("must name at least one id");
+       }
+     }},
+    {"mysql-instances", Kind::node,
+     [](Config&, Extra& x, const Value& v) { read_instances(x, v); }},
     {"online-ddl", Kind::scalar,
      [](Config& c, Extra& x, const Value& v) {
        c.online_ddl.enabled = v.boolean();
@@ -197,6 +292,23 @@ const Field field_table[] = {
      [](Config& c, Extra&, const Value& v) { c.online_ddl.meta_schema = v.non_empty_str(); }},
     {"dry-run", Kind::scalar,
      [](Config& c, Extra&, const Value& v) { c.online_ddl.dry_run = v.boolean(); }},
+    // Shard merge (DM's routes and shard-mode; ghostgate's shard-groups).
+    {"routes", Kind::node, [](Config& c, Extra& x, const Value& v) { read_routes(c, x, v); }},
+    {"shard-mode", Kind::scalar,
+     [](Config&, Extra& x, const Value& v) { x.shard_mode = lower(v.str()); }},
+    {"shard-groups", Kind::node,
+     [](Config&, Extra& x, const Value& v) {
+       if (!v.node.IsMap()) {
+         v.error(
+             fmt::format("expected a mapping of TARGET_SCHEMA.TABLE: {{members: N or [list]}}, "
+                         "got {}",
+                         describe_node(v.node)));
+       }
+       x.shard_groups = v.node;
+       x.shard_groups_source = v.where();
+     }},
+    {"case-sensitive", Kind::scalar,
+     [](Config& c, Extra&, const Value& v) { c.shard.case_sensitive = v.boolean(); }},
     // Listeners and limits.
     {"listen", Kind::scalar, [](Config& c, Extra&, const Value& v) { c.listen = v.host_port(); }},
     {"admin", Kind::scalar,
@@ -262,6 +374,21 @@ const Field field_table[] = {
      [](Config& c, Extra&, const Value& v) { c.backend.tls.key = v.str(); }},
     {"backend.tls.server-name", Kind::scalar,
      [](Config& c, Extra&, const Value& v) { c.backend.tls_server_name = v.str(); }},
+    // A DM task file's target-database: the backend's address and ghostgate's account.
+    {"target-database.host", Kind::scalar,
+     [](Config&, Extra& x, const Value& v) { x.dm_host = v.non_empty_str(); }},
+    {"target-database.port", Kind::scalar,
+     [](Config&, Extra& x, const Value& v) {
+       x.dm_port = static_cast<std::uint16_t>(v.uint(1, 65535));
+     }},
+    {"target-database.user", Kind::scalar,
+     [](Config&, Extra& x, const Value& v) { x.dm_user = v.non_empty_str(); }},
+    {"target-database.password", Kind::scalar,
+     [](Config&, Extra& x, const Value& v) {
+       x.dm_password = v.str();
+       x.dm_password_source = v.where();
+     },
+     true},
     // Backend pool.
     {"pool.max-connections", Kind::scalar,
      [](Config& c, Extra&, const Value& v) {
@@ -290,8 +417,59 @@ const Field field_table[] = {
     {"log.file", Kind::scalar, [](Config& c, Extra&, const Value& v) { c.log.file = v.str(); }},
 };
 
-constexpr std::string_view sections[] = {"client-tls", "backend",  "backend.tls",
+constexpr std::string_view sections[] = {"client-tls", "backend",  "backend.tls", "target-database",
                                          "pool",       "timeouts", "log"};
+
+// DM task keys (pingcap/tiflow dm/config/task.go, TaskConfig and DBConfig) that mean nothing
+// to a proxy: accepted so a task file loads unchanged, and listed once as ignored.
+constexpr std::string_view dm_ignored[] = {
+    "task-mode",
+    "is-sharding",
+    "strict-optimistic-shard-mode",
+    "ignore-checking-items",
+    "enable-heartbeat",
+    "heartbeat-update-interval",
+    "heartbeat-report-interval",
+    "timezone",
+    "collation_compatible",
+    "filters",
+    "column-mappings",
+    "expression-filter",
+    "black-white-list",
+    "block-allow-list",
+    "mydumpers",
+    "loaders",
+    "syncers",
+    "validators",
+    "clean-dump-file",
+    "ansi-quotes",
+    "remove-meta",
+    "experimental",
+    "target-database.session",
+    "target-database.max-allowed-packet",
+    "target-database.security",
+};
+
+// Keys from elsewhere (DM's source config, other proxies) and what to write instead.
+constexpr std::pair<std::string_view, std::string_view> hints[] = {
+    {"source-id", "the meta table's id is DM's source id: write `id: SOURCE_ID`"},
+    {"from",
+     "that is a DM source config's upstream MySQL; ghostgate needs the downstream TiDB: "
+     "`target-database` (host, port, user, password) or `backend.address`"},
+    {"host", "write `backend.address: HOST:PORT` (or a DM `target-database: {host, port}`)"},
+    {"port", "write `backend.address: HOST:PORT` (or a DM `target-database: {host, port}`)"},
+    {"user", "ghostgate's own account is `backend.user` (or DM's `target-database.user`)"},
+    {"password",
+     "ghostgate's own password is `backend.password` or `backend.password-file` (or DM's "
+     "`target-database.password`)"},
+    {"backend.host", "write `backend.address: HOST:PORT`"},
+    {"backend.port", "write `backend.address: HOST:PORT`"},
+    {"enable-gtid", "a DM source config key; give ghostgate a DM task file, not a source file"},
+    {"enable-relay", "a DM source config key; give ghostgate a DM task file, not a source file"},
+    {"relay-dir", "a DM source config key; give ghostgate a DM task file, not a source file"},
+    {"meta", "DM's binlog position (in mysql-instances) means nothing to a proxy; remove it"},
+    {"tls", "TLS to TiDB is `backend.tls`, to clients `client-tls`"},
+};
 
 }  // namespace
 
@@ -349,7 +527,33 @@ std::string suggestion(std::string_view path) {
   for (std::string_view s : sections) {
     consider(s);
   }
-  return best.empty() ? std::string() : fmt::format("; did you mean \"{}\"?", best);
+  for (std::string_view s : dm_ignored) {
+    consider(s);
+  }
+  for (const auto& [key, hint] : hints) {
+    if (path == key) {
+      return fmt::format("; {}", hint);
+    }
+  }
+  if (best.empty()) {
+    return "; not a ghostgate key nor a DM task key (config.example.yaml lists every key)";
+  }
+  return fmt::format("; did you mean \"{}\"?", best);
+}
+
+bool is_dm_ignored(std::string_view path) {
+  return std::find(std::begin(dm_ignored), std::end(dm_ignored), path) != std::end(dm_ignored);
+}
+
+const std::vector<AliasGroup>& alias_groups() {
+  static const std::vector<AliasGroup> groups = {
+      {{"backend.address"}, {"target-database.host", "target-database.port"}},
+      {{"backend.user"}, {"target-database.user"}},
+      {{"backend.password"}, {"backend.password-file"}, {"target-database.password"}},
+      {{"id"}, {"mysql-instances"}},
+      {{"online-ddl"}, {"online-ddl-scheme"}},
+  };
+  return groups;
 }
 
 }  // namespace config_detail

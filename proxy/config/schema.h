@@ -87,19 +87,42 @@ struct Value {
   }
 };
 
-enum class Kind { scalar, list };
+// scalar: one value; list: a list, or from the environment "a,b" / "[a, b]"; node: any YAML
+// (a mapping or a list of mappings), from the environment in YAML flow syntax ("{a: 1}").
+enum class Kind { scalar, list, node };
 
 // What the loader collects besides Config fields, resolved after all values are in.
 struct Extra {
   std::optional<std::string> password;       // backend.password
   std::optional<std::string> password_file;  // backend.password-file
-  std::string password_source, password_file_source;
+  std::optional<std::string> dm_password;    // target-database.password
+  std::string password_source, password_file_source, dm_password_source;
   std::string scheme;  // online-ddl-scheme
   bool online_ddl_given = false;
   bool online_ddl_value = true;
   bool user_given = false;
   bool address_given = false;
+  // A DM task file's target-database and mysql-instances (validate() resolves them).
+  std::optional<std::string> dm_host;
+  std::optional<std::uint16_t> dm_port;
+  std::optional<std::string> dm_user;
+  std::optional<std::vector<std::string>> ids;         // id
+  std::optional<std::vector<std::string>> source_ids;  // mysql-instances[].source-id
+  std::optional<std::string> shard_mode;               // shard-mode, parsed with the groups
+  YAML::Node shard_groups;                             // shard-groups
+  std::string shard_groups_source;
+  std::vector<std::string> ignored;  // DM keys with no meaning here, for one notice
 };
+
+// Keys that give the same setting two ways (backend.address or target-database.host/port, id or
+// mysql-instances, ...): a set of the group given by the environment replaces the file's other
+// sets of that group, so the environment wins whichever spelling the file used (env.cc). Both
+// sets from the same source are an error (validate.cc), except online-ddl-scheme, DM's alias.
+using AliasGroup = std::vector<std::vector<std::string_view>>;
+const std::vector<AliasGroup>& alias_groups();
+
+// DM task keys with no meaning here: accepted, listed once at start-up as ignored.
+bool is_dm_ignored(std::string_view path);
 
 using Setter = void (*)(Config&, Extra&, const Value&);
 
@@ -115,7 +138,8 @@ std::span<const Field> fields();
 const Field* find_field(std::string_view path);
 // A key that holds a mapping of keys ("backend.tls").
 bool is_section(std::string_view path);
-// "; did you mean \"...\"?" for an unknown key close to a known one, else "".
+// "; did you mean \"...\"?" for an unknown key close to a known one, or a hint for a key from
+// DM's or another tool's configuration; else a pointer to config.example.yaml.
 std::string suggestion(std::string_view path);
 std::string_view tls_mode_name(BackendTlsMode mode);
 
@@ -125,5 +149,12 @@ void apply_env(const char* const* env, std::map<std::string, Value>& values,
 // What no single key can check: defaults derived from other keys, keys that exclude each other,
 // files that must be readable (validate.cc).
 void validate(Config& c, Extra& x, std::vector<std::string>& warnings);
+
+// What `dmctl encrypt` prints: base64 of binary ciphertext (DM's AES-256 with its nonce), by shape.
+bool looks_dm_encrypted(std::string_view password);
+// The helper names ghostgate's default rules catch that `rules` (a user list replacing a default)
+// miss or read differently, e.g. {"_t_ghk", "__t_new"}; empty when the defaults are in use.
+std::vector<std::string> names_missed_by(const std::vector<std::string>& shadow,
+                                         const std::vector<std::string>& trash);
 
 }  // namespace ghostgate::proxy::config_detail

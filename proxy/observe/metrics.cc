@@ -84,6 +84,23 @@ std::string_view label(Decision d) noexcept {
   return i < std::size(names) ? names[i] : "unknown";
 }
 
+bool possible(Decision d, StatementKind k) noexcept {
+  using K = StatementKind;
+  switch (d) {
+    case Decision::forwarded:
+      return true;
+    case Decision::suppressed:
+    case Decision::refused:
+      return k != K::execute;  // a forwarded prepared statement's execution is never judged
+    case Decision::recorded:
+      return k == K::alter_table || k == K::other;  // ALTER, CREATE/DROP INDEX, other DDL
+    case Decision::cutover:
+      return k == K::rename_table || k == K::alter_table;  // RENAME, ALTER ... RENAME
+    default:
+      return false;
+  }
+}
+
 std::string_view label(StatementKind k) noexcept {
   static constexpr std::string_view names[] = {
       "insert",         "update",       "delete",       "replace",    "load_data",
@@ -211,6 +228,9 @@ std::string Metrics::render_prometheus() const {
     for (std::size_t k = 0; k < StatementCounters::kinds; ++k) {
       const auto decision = static_cast<Decision>(d);
       const auto kind = static_cast<StatementKind>(k);
+      if (!possible(decision, kind)) {
+        continue;
+      }
       fmt::format_to(Out(out), "ghostgate_statements_total{{decision=\"{}\",kind=\"{}\"}} {}\n",
                      label(decision), label(kind), statements.at(decision, kind).value());
     }
@@ -224,7 +244,12 @@ std::string Metrics::render_prometheus() const {
   gauge(out, "ghostgate_online_ddl_pending_ghosts",
         "Ghost tables with recorded state waiting for their cut-over.", online_ddl_pending);
   histogram(out, "ghostgate_cutover_ddl_duration_seconds",
-            "Time to run the recorded DDLs of one cut-over on the backend.", cutover_ddl_seconds);
+            "Time to run one recorded DDL on the backend at a cut-over (a cut-over of N DDLs "
+            "observes N times).",
+            cutover_ddl_seconds);
+  histogram(out, "ghostgate_cutover_duration_seconds",
+            "Time of one whole cut-over: every recorded DDL and the state kept in the meta table.",
+            cutover_seconds);
   histogram(out, "ghostgate_added_latency_seconds",
             "Time ghostgate itself adds to a statement, excluding the backend.",
             added_latency_seconds);

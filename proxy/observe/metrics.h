@@ -119,8 +119,11 @@ enum class StatementKind : std::uint8_t {
   count
 };
 
-std::string_view label(Decision d) noexcept;       // "forwarded", ...
-std::string_view label(StatementKind k) noexcept;  // "insert", "delete", "load_data", ...
+std::string_view label(Decision d) noexcept;
+// Whether ghostgate can ever count `d` for a statement of kind `k` (only those series are
+// exported: no "recorded,insert").
+bool possible(Decision d, StatementKind k) noexcept;  // "forwarded", ...
+std::string_view label(StatementKind k) noexcept;     // "insert", "delete", "load_data", ...
 
 // ghostgate_statements_total{decision, kind}: one counter per pair, all pairs always rendered.
 class StatementCounters {
@@ -166,9 +169,12 @@ class Metrics {
   Counter cutovers_done;         // ghostgate_cutovers_total{result="ok"}
   Counter cutovers_failed;       // ghostgate_cutovers_total{result="failed"}
   Gauge online_ddl_pending;      // ghostgate_online_ddl_pending_ghosts (ghosts with state)
-  // ghostgate_cutover_ddl_duration_seconds: running the recorded DDLs at one cut-over.
+  // ghostgate_cutover_ddl_duration_seconds: one recorded DDL run at a cut-over.
   Histogram cutover_ddl_seconds{0.01, 0.05, 0.1, 0.25, 0.5, 1,    2.5,  5,    10,
                                 30,   60,   120, 300,  600, 1800, 3600, 7200, 21600};
+  // ghostgate_cutover_duration_seconds: one whole cut-over (all its DDLs).
+  Histogram cutover_seconds{0.01, 0.05, 0.1, 0.25, 0.5, 1,    2.5,  5,    10,
+                            30,   60,   120, 300,  600, 1800, 3600, 7200, 21600};
   // ghostgate_added_latency_seconds: time ghostgate itself adds to a statement (parse, decide,
   // rewrite, queueing), not the backend's time. 1µs .. 100ms.
   Histogram added_latency_seconds{1e-6, 2.5e-6, 5e-6,   1e-5, 2.5e-5, 5e-5,   1e-4, 2.5e-4,

@@ -81,6 +81,10 @@ awaitable<QueryResult> MetaStore::run_on_control(std::string sql) {
     co_await wait.async_wait(redirect(ignored));
   }
   busy_ = true;
+  if (reconnect_) {
+    conn_.reset();
+    reconnect_ = false;
+  }
   QueryResult result;
   for (int attempt = 0; attempt < 2; ++attempt) {
     if (!conn_ || conn_->broken || !conn_->stream.is_open()) {
@@ -104,6 +108,11 @@ awaitable<QueryResult> MetaStore::run_on_control(std::string sql) {
   }
   busy_ = false;
   co_return result;
+}
+
+void MetaStore::set_backend(BackendConfig backend) {
+  backend_ = std::move(backend);
+  reconnect_ = true;
 }
 
 awaitable<QueryResult> MetaStore::run(std::string sql) {
@@ -176,6 +185,22 @@ awaitable<std::optional<std::string>> MetaStore::remove(rules::QualifiedName gho
                     " AND ghost_table = " + hex_literal(ghost.table);
   QueryResult r = co_await run(std::move(sql));
   co_return error_text(r);
+}
+
+awaitable<std::optional<std::string>> MetaStore::other_ids(
+    std::vector<std::pair<std::string, rules::QualifiedName>>& out) {
+  std::string sql = "SELECT id, ghost_schema, ghost_table FROM " + table() + " WHERE id <> " +
+                    hex_literal(id_) + " ORDER BY id, ghost_schema, ghost_table";
+  QueryResult r = co_await run(std::move(sql));
+  if (r.error) {
+    co_return error_text(r);
+  }
+  for (const auto& row : r.rows) {
+    if (row.size() >= 3 && row[0] && row[1] && row[2]) {
+      out.emplace_back(*row[0], rules::QualifiedName{*row[1], *row[2]});
+    }
+  }
+  co_return std::nullopt;
 }
 
 awaitable<std::optional<std::string>> MetaStore::ping() {

@@ -47,10 +47,18 @@ class MetaStore {
   awaitable<std::optional<std::string>> load(std::vector<StoredRecord>& out);
   awaitable<std::optional<std::string>> upsert(StoredRecord stored);
   awaitable<std::optional<std::string>> remove(rules::QualifiedName ghost);
+  // Rows under ids this ghostgate does not load (another DM source, a DM task's source id not
+  // configured): (id, ghost) pairs, for a warning at start-up.
+  awaitable<std::optional<std::string>> other_ids(
+      std::vector<std::pair<std::string, rules::QualifiedName>>& out);
   // Health check: a round trip on ghostgate's own connection.
   awaitable<std::optional<std::string>> ping();
 
   std::string table() const;  // `schema`.`name_onlineddl`
+
+  // SIGHUP: new credentials (backend.user, password, password-file, connect-timeout) for the
+  // next statement, on a new connection. Control thread only.
+  void set_backend(BackendConfig backend);
 
  private:
   awaitable<QueryResult> run(std::string sql);
@@ -64,6 +72,7 @@ class MetaStore {
   std::string id_;
   std::unique_ptr<BackendConnection> conn_;
   bool busy_ = false;
+  bool reconnect_ = false;  // set_backend(): the open connection logged in with the old account
 };
 
 // X'...': a literal that means the same bytes whatever the sql_mode or character set.

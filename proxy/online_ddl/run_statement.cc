@@ -90,6 +90,7 @@ awaitable<OnlineDdlService::StatementResult> OnlineDdlService::run_statement(
     ClientPort& session, const Statement& stmt, std::string_view db, bool more_follow,
     std::uint8_t& seq, std::vector<std::uint8_t>& out) {
   StatementResult result;
+  const auto started = std::chrono::steady_clock::now();  // a cut-over's whole duration
   if (dry_run_) {
     // Unreachable: in dry-run on_query judges every statement itself and forwards the batch.
     result.forwarded = true;
@@ -246,6 +247,7 @@ awaitable<OnlineDdlService::StatementResult> OnlineDdlService::run_statement(
   if (cutover) {
     counters_.cutovers.fetch_add(1, std::memory_order_relaxed);
     metrics().cutovers_done.inc();
+    metrics().cutover_seconds.observe(std::chrono::steady_clock::now() - started);
     metrics().statements.inc(proxy::Decision::cutover, kind);
   } else if (recorded) {
     counters_.recorded.fetch_add(1, std::memory_order_relaxed);

@@ -96,7 +96,7 @@ OnlineDdlService::OnlineDdlService(rules::TableRules rules, std::shared_ptr<Meta
     : engine_(std::make_unique<rules::Engine>(std::move(rules))),
       meta_(std::move(meta)),
       catalog_(std::make_unique<CachedCatalog>()),
-      dry_catalog_(dry_run ? std::make_unique<DryRunCatalog>(*catalog_) : nullptr),
+      dry_catalog_(std::make_unique<DryRunCatalog>(*catalog_)),
       dry_run_(dry_run) {
   quick_engine_.store(engine_.get(), std::memory_order_release);
 }
@@ -113,6 +113,30 @@ void OnlineDdlService::replace_rules(rules::TableRules rules) {
   retired.push_back(std::move(engine_));
   engine_ = std::move(fresh);
   quick_engine_.store(engine_.get(), std::memory_order_release);
+}
+
+void OnlineDdlService::set_load_error(std::string error) {
+  std::lock_guard lock(mutex_);
+  load_error_ = std::move(error);
+}
+
+std::string OnlineDdlService::load_error() const {
+  std::lock_guard lock(mutex_);
+  return load_error_;
+}
+
+bool OnlineDdlService::set_dry_run(bool on) {
+  std::lock_guard lock(mutex_);
+  if (on == dry_run_.load()) {
+    return false;
+  }
+  if (on) {
+    dry_catalog_->clear();  // the dry-run view starts from the backend's
+  } else {
+    ready_.store(false, std::memory_order_release);
+  }
+  dry_run_.store(on, std::memory_order_release);
+  return !on;
 }
 
 namespace {
@@ -171,15 +195,18 @@ awaitable<bool> OnlineDdlService::load() {
   // A slow or failing meta table at start-up (tests: statements must wait for the state).
   if (std::optional<std::string> fp = co_await failpoint_at("meta-load")) {
     log_warn(no_conn, "online-ddl: cannot load meta table {}: {}", meta_->table(), *fp);
+    set_load_error("cannot load " + meta_->table() + ": " + *fp);
     co_return false;
   }
   if (auto err = co_await meta_->ensure_table()) {
     log_warn(no_conn, "online-ddl: cannot create meta table {}: {}", meta_->table(), *err);
+    set_load_error("cannot create " + meta_->table() + ": " + *err);
     co_return false;
   }
   std::vector<StoredRecord> stored;
   if (auto err = co_await meta_->load(stored)) {
     log_warn(no_conn, "online-ddl: cannot load meta table {}: {}", meta_->table(), *err);
+    set_load_error("cannot read " + meta_->table() + ": " + *err);
     co_return false;
   }
   std::vector<rules::GhostRecord> records;
@@ -198,12 +225,13 @@ awaitable<bool> OnlineDdlService::load() {
   }
   log_info(no_conn, "online-ddl: {} pending migration(s) loaded from {}", records.size(),
            meta_->table());
+  set_load_error("");
   ready_.store(true, std::memory_order_release);
   co_return true;
 }
 
 const rules::Catalog& OnlineDdlService::planning_catalog() const {
-  if (dry_catalog_) {
+  if (dry_run_) {
     return *dry_catalog_;
   }
   return *catalog_;
@@ -301,7 +329,7 @@ std::string OnlineDdlService::state_json() const {
     }
     j.push_back(std::move(item));
   }
-  return nlohmann::json{{"ready", ready()}, {"dry_run", dry_run_}, {"pending", j}}.dump(2);
+  return nlohmann::json{{"ready", ready()}, {"dry_run", dry_run_.load()}, {"pending", j}}.dump(2);
 }
 
 }  // namespace ghostgate::proxy

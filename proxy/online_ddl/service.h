@@ -59,6 +59,8 @@ class OnlineDdlService {
   // succeeded the service is not ready (readyz) and statements that need state are refused.
   awaitable<bool> load();
   bool ready() const { return ready_.load(std::memory_order_acquire); }
+  // Why the last load() failed ("" after a success or before the first try), for /readyz.
+  std::string load_error() const;
 
   // Hot path, synchronous, allocation-free: true when the text certainly needs nothing from
   // this service (every statement forwards, no USE to track).
@@ -71,6 +73,13 @@ class OnlineDdlService {
 
   // SIGHUP: new rules take effect on the next statement; the recorded state is kept.
   void replace_rules(rules::TableRules rules);
+  // SIGHUP: dry-run on or off from the next statement decided (a multi-statement batch being
+  // decided at that moment may see the switch between two of its statements). Turning it on
+  // starts the dry-run view from the real state. Turning it off drops what dry-run recorded in
+  // memory only: the service is not ready until load() has read the meta table again, and the
+  // call returns true to say so.
+  bool set_dry_run(bool on);
+  bool dry_run() const { return dry_run_.load(std::memory_order_acquire); }
 
   // For the admin endpoint: the pending migrations as JSON (in dry-run: the in-memory state a
   // real run would have, see dry_run_statement).
@@ -128,9 +137,11 @@ class OnlineDdlService {
   std::map<rules::QualifiedName, CutoverMark> marks_;
   std::shared_ptr<MetaStore> meta_;
   std::unique_ptr<CachedCatalog> catalog_;
-  std::unique_ptr<DryRunCatalog> dry_catalog_;  // dry-run only; guarded by mutex_
-  bool dry_run_;
+  std::unique_ptr<DryRunCatalog> dry_catalog_;  // used in dry-run only; guarded by mutex_
+  std::atomic<bool> dry_run_;
   std::atomic<bool> ready_{false};
+  void set_load_error(std::string error);
+  std::string load_error_;  // guarded by mutex_
   std::map<rules::QualifiedName, std::chrono::system_clock::time_point> since_;
   // Ghosts whose state a statement is changing right now (run_statement serializes per ghost).
   std::set<rules::QualifiedName> busy_ghosts_;

@@ -87,6 +87,7 @@ class OnlineDdlService::DryRunCatalog final : public rules::Catalog {
   }
   void set(const rules::QualifiedName& name, bool exists) { differs_[name] = exists; }
   void same(const rules::QualifiedName& name) { differs_.erase(name); }
+  void clear() { differs_.clear(); }
   void same_schema(std::string_view schema) {
     std::erase_if(differs_, [&](const auto& entry) { return entry.first.schema == schema; });
   }

@@ -42,7 +42,7 @@ void Session::local_error(std::vector<std::uint8_t>& out, std::uint8_t& seq, std
 awaitable<Session::Outcome> Session::handle_query(Packet packet) {
   const std::string_view sql = as_string_view(packet.payload.subspan(1));
   std::optional<std::string> use_db;
-  OnlineDdlService* service = runtime_.online_ddl;
+  OnlineDdlService* service = runtime_.online_ddl_now();
   if (service != nullptr &&
       !service->quick_forward(sql, db_, (client_caps_ & cap::multi_statements) != 0)) {
     std::string text(sql);  // named: gcc 12 mishandles temporaries inside co_await
@@ -66,12 +66,12 @@ awaitable<Session::Outcome> Session::handle_query(Packet packet) {
 }
 
 awaitable<Session::Outcome> Session::handle_prepare(Packet packet) {
-  if (runtime_.online_ddl != nullptr) {
+  if (OnlineDdlService* service = runtime_.online_ddl_now(); service != nullptr) {
     const std::string_view sql = as_string_view(packet.payload.subspan(1));
     std::optional<std::uint16_t> params;
-    if (!runtime_.online_ddl->quick_forward(sql, db_, false)) {
+    if (!service->quick_forward(sql, db_, false)) {
       std::string text(sql);
-      params = co_await runtime_.online_ddl->on_prepare(*this, std::move(text));
+      params = co_await service->on_prepare(*this, std::move(text));
     }
     if (params) {
       // Suppressed: prepare it here so its executions never reach the backend.

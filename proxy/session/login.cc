@@ -3,6 +3,9 @@
 // and COM_CHANGE_USER later on.
 
 #include <openssl/crypto.h>
+#include <openssl/rand.h>
+
+#include <algorithm>
 
 #include "protocol/auth.h"
 #include "protocol/handshake.h"
@@ -43,8 +46,13 @@ awaitable<std::unique_ptr<BackendConnection>> Session::open_backend(
       co_return nullptr;  // the handshake timed out meanwhile
     }
     log_warn(id_, "no backend connection free within the acquire timeout");
-    append_error(client_seq, er::con_count, "08004",
-                 "ghostgate: all backend connections are busy (pool.max-connections reached)");
+    Refusal r{er::con_count, "08004",
+              "ghostgate: all backend connections are busy (pool.max-connections reached)"};
+    if (reuse_idle != nullptr) {
+      refusal_ = std::move(r);
+      co_return nullptr;
+    }
+    append_error(client_seq, r.code, r.sql_state, r.message);
     co_await write_client(out_);
     co_return nullptr;
   }
@@ -52,8 +60,13 @@ awaitable<std::unique_ptr<BackendConnection>> Session::open_backend(
   if (!r.conn) {
     runtime_.pool_shared->connect_failures.fetch_add(1, std::memory_order_relaxed);
     log_warn(id_, "{}", r.error.message);
-    append_error(client_seq, r.error.code, r.error.sql_state.empty() ? "HY000" : r.error.sql_state,
-                 "ghostgate: " + r.error.message);
+    Refusal refusal{r.error.code, r.error.sql_state.empty() ? "HY000" : r.error.sql_state,
+                    "ghostgate: backend unavailable: " + r.error.message};
+    if (reuse_idle != nullptr) {
+      refusal_ = std::move(refusal);
+      co_return nullptr;
+    }
+    append_error(client_seq, refusal.code, refusal.sql_state, refusal.message);
     co_await write_client(out_);
     co_return nullptr;
   }
@@ -62,12 +75,63 @@ awaitable<std::unique_ptr<BackendConnection>> Session::open_backend(
   co_return std::move(r.conn);
 }
 
+awaitable<bool> Session::refuse_after_greeting() {
+  HandshakeV10 greeting;
+  greeting.server_version = "8.0.11-ghostgate";
+  greeting.connection_id = static_cast<std::uint32_t>(id_);
+  unsigned char random[20];
+  if (RAND_bytes(random, sizeof random) != 1) {
+    std::fill(std::begin(random), std::end(random), 0x5a);
+  }
+  for (unsigned char byte : random) {
+    greeting.scramble.push_back(static_cast<char>('!' + byte % 90));  // printable, no NUL
+  }
+  greeting.capabilities = cap::proxy_supported | cap::long_password;
+  greeting.capabilities = runtime_.client_tls ? (greeting.capabilities | cap::ssl)
+                                              : (greeting.capabilities & ~cap::ssl);
+  greeting.charset = 45;     // utf8mb4_general_ci
+  greeting.status = 0x0002;  // autocommit
+  greeting.auth_plugin = "mysql_native_password";
+  std::uint8_t seq = 0;
+  {
+    PacketBuilder b(out_);
+    serialize_handshake_v10(greeting, b.writer());
+    b.finish(seq);
+  }
+  if (!co_await write_client(out_)) {
+    co_return false;
+  }
+  Packet packet;
+  error_code ec =
+      co_await read_packet_exact(client_, client_in_, max_auth_packet, client_scratch_, packet);
+  if (ec) {
+    co_return false;
+  }
+  if (is_ssl_request(packet.payload, peek_client_capabilities(packet.payload))) {
+    client_in_.consume(packet.wire_size);
+    if (!runtime_.client_tls || co_await client_.tls_accept(*runtime_.client_tls)) {
+      co_return false;
+    }
+    ec = co_await read_packet(client_, client_in_, max_auth_packet, client_scratch_, packet);
+    if (ec) {
+      co_return false;
+    }
+  }
+  seq = packet.next_sequence;
+  client_in_.consume(packet.wire_size);
+  append_error(seq, refusal_->code, refusal_->sql_state, refusal_->message);
+  co_return co_await write_client(out_);
+}
+
 awaitable<bool> Session::handshake() {
   // Greet with the scramble of the backend connection the client will most likely get, so its
   // proof can be checked by the backend itself: on a fresh connection by relaying the login, on
   // a pooled one with COM_CHANGE_USER.
   std::unique_ptr<BackendConnection> conn = co_await open_backend(0, &worker_.last_key);
   if (!conn) {
+    if (refusal_ && client_.is_open()) {
+      co_await refuse_after_greeting();
+    }
     co_return false;
   }
   bool fresh = !conn->authenticated;

@@ -24,11 +24,19 @@ struct Runtime {
   std::shared_ptr<asio::ssl::context> client_tls;   // nullptr: clients cannot use TLS
   std::shared_ptr<asio::ssl::context> backend_tls;  // nullptr: backend TLS disabled
   std::shared_ptr<PoolShared> pool_shared = std::make_shared<PoolShared>();
-  OnlineDdlService* online_ddl = nullptr;  // nullptr: online DDL disabled
+  OnlineDdlService* online_ddl = nullptr;  // nullptr: online DDL disabled at start
+  // SIGHUP's kill switch (`online-ddl: false`): new statements bypass the service; the recorded
+  // state and the meta table are kept for when it is turned back on.
+  std::atomic<bool> online_ddl_on{true};
   std::atomic<std::uint64_t> next_session_id{1};
   std::atomic<std::uint32_t> clients{0};
   std::atomic<std::uint32_t> statements_in_flight{0};
   std::atomic<bool> draining{false};
+
+  // The service for the next statement, or nullptr when online DDL is off.
+  OnlineDdlService* online_ddl_now() const {
+    return online_ddl_on.load(std::memory_order_relaxed) ? online_ddl : nullptr;
+  }
 
   std::shared_ptr<const Config> config_snapshot() const {
     return config.load(std::memory_order_acquire);

@@ -72,9 +72,21 @@ class Session final : public ClientPort {
                               std::uint8_t client_seq, std::string database_after = {});
   // A new backend connection (its greeting read), or with `reuse_idle` an idle pooled one if
   // there is one or one comes back while waiting for room (authenticated is then true). On
-  // failure the client got the error and nullptr is returned.
+  // failure nullptr is returned and the client got the error, or, before its greeting (with
+  // `reuse_idle`), the error is left in refusal_ for refuse_after_greeting().
   awaitable<std::unique_ptr<BackendConnection>> open_backend(
       std::uint8_t client_seq, const protocol::Capabilities* reuse_idle = nullptr);
+  struct Refusal {
+    std::uint16_t code = 0;
+    std::string sql_state;
+    std::string message;
+  };
+  // No backend greeting to pass on (backend down, pool full): greet with ghostgate's own, read
+  // the login, refuse it with refusal_. An ERR in place of a greeting reads as a garbled failure
+  // in clients that expect a greeting first (mariadb: "Received error packet before completion
+  // of TLS handshake"); an ERR answering the login is what every client prints as it is.
+  awaitable<bool> refuse_after_greeting();
+  std::optional<Refusal> refusal_;
   awaitable<Outcome> command_loop();
   awaitable<Outcome> dispatch(protocol::Packet packet);
   awaitable<Outcome> forward(protocol::Packet packet, protocol::Command cmd);

@@ -147,14 +147,16 @@ def _die_with_parent():
 
 # ghostgate reads GHOSTGATE_<KEY> variables as config overrides and warns about the others;
 # the test runner's own are not for it (a test that sets GHOSTGATE_<KEY> still passes it on).
-RUNNER_ENV = ("GHOSTGATE_BIN", "GHOSTGATE_CAPI_CLIENT", "GHOSTGATE_CPPCONN_CLIENT",
-              "GHOSTGATE_IT_MODE", "GHOSTGATE_IT_PYTHON", "GHOSTGATE_IT_TMP",
-              "GHOSTGATE_KEEP_TMP", "GHOSTGATE_PS_REPLAY", "GHOSTGATE_SECRETS_PRUNE",
-              "GHOSTGATE_SECRETS_SCAN", "GHOSTGATE_TEST_TMP", "GHOSTGATE_TOOLS_DIR")
+RUNNER_ENV = ("GHOSTGATE_BENCH", "GHOSTGATE_BIN", "GHOSTGATE_CAPI_CLIENT",
+              "GHOSTGATE_CPPCONN_CLIENT", "GHOSTGATE_KEEP_TMP", "GHOSTGATE_PS_REPLAY",
+              "GHOSTGATE_SANITIZE", "GHOSTGATE_SECRETS_PRUNE", "GHOSTGATE_SECRETS_SCAN",
+              "GHOSTGATE_TOOLS_DIR")
+RUNNER_ENV_PREFIXES = ("GHOSTGATE_IT_", "GHOSTGATE_TEST_")
 
 
 def gate_environment():
-    return {k: v for k, v in os.environ.items() if k not in RUNNER_ENV}
+    return {k: v for k, v in os.environ.items()
+            if k not in RUNNER_ENV and not k.startswith(RUNNER_ENV_PREFIXES)}
 
 
 def make_tmp_dir(prefix="ghostgate-it-"):

@@ -620,6 +620,7 @@ class Endpoints(OpsTestCase):
             "ghostgate_statements_total": "counter",
             "ghostgate_cutovers_total": "counter",
             "ghostgate_cutover_ddl_duration_seconds": "histogram",
+            "ghostgate_cutover_duration_seconds": "histogram",
             "ghostgate_added_latency_seconds": "histogram",
             "ghostgate_online_ddl_pending_ghosts": "gauge",
             "ghostgate_config_reloads_total": "counter",
@@ -632,6 +633,35 @@ class Endpoints(OpsTestCase):
         self.assertEqual(decisions, {"forwarded", "suppressed", "recorded", "refused", "cutover"})
         results = {lab["result"] for _, lab, _ in s.families["ghostgate_cutovers_total"]["samples"]}
         self.assertEqual(results, {"ok", "failed"})
+
+    def test_readme_documents_every_metric_and_field(self):
+        # README "Metrics": every family exported is documented and every documented one is
+        # exported; "/online-ddl": the field table names the JSON's fields.
+        with open(os.path.join(harness.REPO, "README.md"), encoding="utf-8") as f:
+            readme = f.read()
+        metrics_part = readme[readme.index("#### Metrics"):readme.index("#### Logs")]
+        documented = set(re.findall(r"`(ghostgate_[a-z_]+)", metrics_part))
+        exported = set(scrape(self.gate).families)
+        self.assertEqual(documented, exported)
+        fields_part = readme[readme.index("`/online-ddl`:"):readme.index("#### Metrics")]
+        documented = set(re.findall(r"^\| `([a-z_.\[\]]+)`", fields_part, re.M))
+        documented |= set(re.findall(r"^\| `[a-z_.\[\]]+`, `([a-z_.\[\]]+)`", fields_part, re.M))
+        conn = self.gate.connect(database="test_ops", autocommit=True)
+        self.addCleanup(conn.close)
+        with conn.cursor() as cur:
+            cur.execute("CREATE TABLE IF NOT EXISTS rd (id INT PRIMARY KEY)")
+            cur.execute("CREATE TABLE _rd_gho LIKE rd")
+            cur.execute("ALTER TABLE _rd_gho ADD COLUMN c INT")
+            state = json.loads(admin(self.gate, "/online-ddl")[2])
+            cur.execute("DROP TABLE _rd_gho")
+        shown = {k for k in state if k != "pending"}
+        for p in state["pending"]:
+            for k, v in p.items():
+                if isinstance(v, dict):
+                    shown |= {f"pending[].{k}.{sub}" for sub in v}
+                else:
+                    shown.add(f"pending[].{k}")
+        self.assertLessEqual(shown, documented, "fields /online-ddl shows but README lacks")
 
     def test_prometheus_parser_rejects(self):
         # The parser must be strict, or the format test proves nothing.
@@ -829,6 +859,9 @@ class Endpoints(OpsTestCase):
                                  before.value("ghostgate_cutovers_total", result="ok"), cut)
                 self.assertEqual(after.value("ghostgate_cutovers_total", result="failed") -
                                  before.value("ghostgate_cutovers_total", result="failed"), 0)
+                # One observation per cut-over, and one per DDL it ran.
+                self.assertEqual(after.value("ghostgate_cutover_duration_seconds_count") -
+                                 before.value("ghostgate_cutover_duration_seconds_count"), cut)
                 self.assertEqual(after.value("ghostgate_cutover_ddl_duration_seconds_count") -
                                  before.value("ghostgate_cutover_ddl_duration_seconds_count"),
                                  expected.get(("recorded", "alter_table"), 0) -
@@ -902,7 +935,7 @@ class Readiness(OpsTestCase):
         status, _, body = harness.wait_until(
             lambda: (lambda r: r if r[0] == 503 else None)(admin(self.gate, "/readyz")), 20,
             what="/readyz 503 with the backend stopped")
-        self.assertRegex(body, r"^not ready: backend unreachable: .+\n$")
+        self.assertRegex(body, r"^not ready: backend 127\.0\.0\.1:\d+ unreachable: .+\n$")
         # Alive all along: liveness must not restart a proxy whose backend is down.
         self.assertEqual(admin(self.gate, "/healthz")[:3:2], (200, "ok\n"))
         self.assertTrue(self.gate.alive())
@@ -930,6 +963,10 @@ class Readiness(OpsTestCase):
         status, _, body = admin(gate, "/readyz")
         self.assertEqual(status, 503, body)
         self.assertIn("online-DDL state not loaded", body)
+        # The reason, with the server's code and the GRANT that fixes it (issue 15).
+        self.assertRegex(body, r"cannot create `forbidden_meta`.*: ghostgate's account "
+                               r"\"ggadmin\" lacks a privilege: GRANT SELECT, INSERT, UPDATE, "
+                               r"DELETE, CREATE ON forbidden_meta\.\* TO it: 10(44|42): ")
         self.assertEqual(admin(gate, "/healthz")[0], 200)
         self.assertIs(json.loads(admin(gate, "/online-ddl")[2])["ready"], False)
         wait_log(gate, r"online-ddl: cannot (create|load) meta table `forbidden_meta`")

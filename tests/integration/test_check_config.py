@@ -65,7 +65,7 @@ def parse_dump(text):
         if not line.strip() or line.lstrip().startswith("#"):
             continue
         indent = len(line) - len(line.lstrip(" "))
-        m = re.fullmatch(r"([A-Za-z0-9_-]+):(?: (.*))?", line.strip())
+        m = re.fullmatch(r"([A-Za-z0-9_.`-]+):(?: (.*))?", line.strip())
         if not m:
             raise AssertionError(f"unexpected dump line {line!r}")
         key, value = m.groups()
@@ -238,6 +238,13 @@ def env_overrides(readable):
         "log.level": ("debug", "debug"),
         "log.format": ("json", "json"),
         "log.file": ("/var/log/gg.log", "/var/log/gg.log"),
+        # Shard merge: one consistent set (a mode needs groups, a group needs a route).
+        "routes": ('{r: {schema-pattern: "s_*", table-pattern: "t_*", target-schema: s, '
+                   'target-table: t}}', {"routes.r.schema-pattern": "s_*",
+                                         "routes.r.target-schema": "s"}),
+        "shard-mode": ("pessimistic", "pessimistic"),
+        "shard-groups": ("{s.t: {members: 2}}", {"shard-groups.s.t.members": "2"}),
+        "case-sensitive": ("true", "true"),
     }
 
 
@@ -257,15 +264,45 @@ class Environment(unittest.TestCase):
         # (and a line in config.example.yaml's list of variables).
         self.assertEqual(set(defaults), set(table))
         env = clean_env(**{env_var(k): v for k, (v, _) in table.items()})
-        r = run("--check-config", self.minimal, env=env)
-        self.assertEqual(r.returncode, 0, r.stderr)
-        self.assertEqual(r.stderr, "")
-        self.assertNotIn(CANARY, r.stdout)
-        got = parse_dump(r.stdout)
-        for key, (_, shown) in table.items():
-            with self.subTest(key=key, variable=env_var(key)):
-                self.assertEqual(got[key], shown)
-                self.assertNotEqual(got[key], defaults[key], "the default: not overridden")
+        # Over the defaults, and over a file that sets every key (the environment wins).
+        for base in (self.minimal, os.path.join(CONFIGS, "good-full.yaml")):
+            r = run("--check-config", base, env=env)
+            self.assertEqual(r.returncode, 0, r.stderr)
+            if base == self.minimal:  # nothing to say but that the rules replace the defaults
+                self.assertEqual([line for line in r.stderr.splitlines()
+                                  if "your list replaces ghostgate's defaults" not in line], [])
+            self.assertNotIn(CANARY, r.stdout)
+            got = parse_dump(r.stdout)
+            for key, (_, shown) in table.items():
+                with self.subTest(file=os.path.basename(base), key=key, variable=env_var(key)):
+                    if isinstance(shown, dict):  # a mapping: its leaves
+                        for leaf, value in shown.items():
+                            self.assertEqual(got.get(leaf), value, leaf)
+                        continue
+                    self.assertEqual(got[key], shown)
+                    self.assertNotEqual(got[key], defaults[key], "the default: not overridden")
+
+    def test_environment_beats_every_spelling_in_the_file(self):
+        # The issue's case: GHOSTGATE_ONLINE_DDL=false over `online-ddl-scheme: gh-ost`.
+        with tempfile.TemporaryDirectory() as d:
+            cfg = os.path.join(d, "c.yaml")
+            with open(cfg, "w") as f:
+                f.write('online-ddl-scheme: gh-ost\n'
+                        'target-database: {host: tidb, port: 4000, user: dm, password: x}\n'
+                        'mysql-instances: [{source-id: mysql-replica-01}]\n')
+            env = clean_env(GHOSTGATE_ONLINE_DDL="false", GHOSTGATE_BACKEND_ADDRESS="db2:4001",
+                            GHOSTGATE_BACKEND_USER="gg", GHOSTGATE_ID="other-source")
+            r = run("--check-config", cfg, env=env)
+            self.assertEqual(r.returncode, 0, r.stderr)
+            got = parse_dump(r.stdout)
+            self.assertEqual(got["online-ddl"], "false")
+            self.assertEqual(got["backend.address"], "db2:4001")
+            self.assertEqual(got["backend.user"], "gg")
+            self.assertEqual(got["id"], "other-source")
+            # Without the environment, the file's spellings apply.
+            got = parse_dump(run("--check-config", cfg).stdout)
+            self.assertEqual((got["online-ddl"], got["backend.address"], got["backend.user"],
+                              got["id"]), ("true", "tidb:4000", "dm", "mysql-replica-01"))
 
     def test_documented_in_example(self):
         with open(os.path.join(REPO, "config.example.yaml"), encoding="utf-8") as f:
@@ -311,6 +348,82 @@ class Environment(unittest.TestCase):
         r = run("--check-config", self.minimal, env=clean_env(GHOSTGATE_BAKCEND_ADDRESS="x:1"))
         self.assertEqual(r.returncode, 0, r.stderr)
         self.assertIn("GHOSTGATE_BAKCEND_ADDRESS is not a config key", r.stderr)
+
+
+class DmTaskFile(unittest.TestCase):
+    """Issue 15, finding 3: a DM task file, as DM documents it, given to --config unchanged."""
+
+    task = os.path.join(CONFIGS, "good-dm-task-full.yaml")
+
+    def test_accepted_with_the_right_backend_and_ids(self):
+        r = run("--check-config", self.task)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        got = parse_dump(r.stdout)
+        self.assertEqual(got["backend.address"], "192.168.0.1:4000")
+        self.assertEqual(got["backend.user"], "dm_ghostgate")
+        self.assertEqual(got["backend.password"], "***")
+        self.assertEqual(got["id"], ["mysql-replica-01", "mysql-replica-02"])
+        self.assertEqual(got["name"], "test")
+        self.assertEqual(got["shard-mode"], "pessimistic")
+        self.assertEqual(got["routes.route-rule-1.target-table"], "t")
+        self.assertNotIn("clear-text-secret", r.stdout + r.stderr)
+        # The DM keys that mean nothing here: listed once, on one line.
+        notes = [line for line in r.stderr.splitlines() if "ignored" in line]
+        self.assertEqual(len(notes), 1, r.stderr)
+        for key in ("task-mode", "block-allow-list", "mydumpers", "loaders", "syncers",
+                    "filters", "expression-filter", "validators", "clean-dump-file",
+                    "target-database.session"):
+            self.assertIn(key, notes[0])
+        self.assertIn("target-database.security: not used", r.stderr)
+        # The copied rules are DM's narrower defaults: the names they miss are named.
+        rules = [line for line in r.stderr.splitlines()
+                 if "warning: shadow-table-rules and trash-table-rules:" in line]
+        self.assertEqual(len(rules), 1, r.stderr)
+        for name in ("_t_ghk", "__t_new", "_t_20261122101010_del"):
+            self.assertIn(name, rules[0])
+
+    def test_check_config_reads_GHOSTGATE_CONFIG(self):
+        r = run("--check-config", env=clean_env(GHOSTGATE_CONFIG=self.task))
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(parse_dump(r.stdout)["backend.address"], "192.168.0.1:4000")
+        r = run("--check-config")
+        self.assertEqual(r.returncode, 2)
+        self.assertIn("GHOSTGATE_CONFIG", r.stderr)
+
+    def write(self, d, text):
+        path = os.path.join(d, "task.yaml")
+        with open(path, "w") as f:
+            f.write(text)
+        return path
+
+    def test_every_unknown_key_in_one_run(self):
+        with tempfile.TemporaryDirectory() as d:
+            path = self.write(d, 'name: test\nshard-mod: pessimistic\nsource-id: a\n'
+                                 'target-database: {host: tidb, hots: x}\nlsiten: ":1"\n')
+            r = run("--check-config", path)
+            self.assertEqual(r.returncode, 2)
+            self.assertIn("4 unknown keys:", r.stderr)
+            for hint in ('"shard-mod" (line 2, column 1); did you mean "shard-mode"?',
+                         '"source-id" (line 3, column 1); the meta table\'s id is DM\'s source id',
+                         '"target-database.hots"', 'did you mean "target-database.host"?',
+                         '"lsiten" (line 5, column 1); did you mean "listen"?'):
+                self.assertIn(hint, r.stderr)
+
+    def test_dmctl_encrypted_password_refused(self):
+        with tempfile.TemporaryDirectory() as d:
+            path = self.write(d, 'target-database: {host: tidb, user: root, '
+                                 'password: "/Q7B9DizNLLTTfiZHv9WoEAKamfpIUs="}\n')
+            r = run("--check-config", path)
+            self.assertEqual(r.returncode, 2)
+            self.assertIn("target-database.password: looks encrypted by `dmctl encrypt`", r.stderr)
+            self.assertIn("in clear", r.stderr)
+            self.assertNotIn("/Q7B9DizNLLTTfiZHv9WoEAKamfpIUs=", r.stderr)
+
+    def test_bad_regex_shows_the_rule_as_written(self):
+        r = run("--check-config", os.path.join(CONFIGS, "check-bad-regex.yaml"))
+        self.assertEqual(r.returncode, 2)
+        self.assertIn("invalid regular expression", r.stderr)
+        self.assertNotIn("^(?:", r.stderr)
 
 
 class EnvironmentRunning(OpsTestCase):

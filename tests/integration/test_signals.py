@@ -36,6 +36,14 @@ with an error log line naming the key and ghostgate_config_reloads_total{result=
 running rules staying in force; log.level goes info -> debug -> info; max-connections and the
 pool limits change for the next connection.
 
+Key by key (issue 15): every key that can change live is applied and named in one "reload:
+applied ..." line: dry-run (on, then off: the meta table is read again), online-ddl (the kill
+switch: the next statement on the same connection is forwarded; back on, suppressed again),
+log.format (text -> json -> text), a rotated backend.password-file (/readyz goes from 1045 to
+ready without a restart). A key that cannot (listen, workers) gets one warning each that it needs
+a restart, keeps its running value, and is never called reloaded; so does online-ddl turned on
+when ghostgate started with it off (there is no service to turn on).
+
     GHOSTGATE_BIN=build/ghostgate /usr/bin/python3 tests/integration/test_signals.py
 """
 
@@ -419,7 +427,7 @@ class Reload(OpsTestCase):
         cur.execute("DROP TABLE u_shadow")
 
         self.reload(**{"shadow-table-rules": ["^(.+)_shadow$"]})
-        wait_log(self.gate, r"configuration reloaded from ")
+        wait_log(self.gate, r"reload: applied shadow-table-rules from ")
         # Same client connection, same backend session.
         cur.execute("SELECT CONNECTION_ID()")
         self.assertEqual(cur.fetchone()[0], backend_id)
@@ -471,10 +479,91 @@ class Reload(OpsTestCase):
 
         self.assertIsNone(new_client_logs_debug(), "debug lines at level info")
         self.reload(log_level="debug")
-        wait_log(self.gate, r"configuration reloaded from .*\(log\.level debug\)")
+        wait_log(self.gate, r"reload: applied log\.level from .*\(log\.level debug")
         self.assertIsNotNone(new_client_logs_debug(), "no debug lines after the reload")
         self.reload(log_level="info")
         self.assertIsNone(new_client_logs_debug(), "debug lines after going back to info")
+
+    def applied(self, key, offset):
+        return wait_log(self.gate, r"reload: applied .*\b" + re.escape(key) + r"\b", start=offset)
+
+    def test_dry_run_and_kill_switch(self):
+        conn = self.gate.connect(database="test_rl", autocommit=True)
+        self.addCleanup(conn.close)
+        cur = conn.cursor()
+        self.addCleanup(self.standin.query, "DROP TABLE IF EXISTS test_rl._u_gho")
+
+        def ghost_reaches_backend():
+            cur.execute("CREATE TABLE _u_gho LIKE u")
+            there = self.exists("_u_gho")
+            cur.execute("DROP TABLE _u_gho")
+            return there
+
+        self.assertFalse(ghost_reaches_backend(), "online DDL on: the ghost is suppressed")
+        offset = len(read_log(self.gate))
+        self.reload(**{"dry-run": True})
+        self.applied("dry-run", offset)
+        self.assertTrue(json.loads(admin(self.gate, "/online-ddl")[2])["dry_run"])
+        self.assertTrue(ghost_reaches_backend(), "dry-run forwards everything")
+        self.reload(**{"dry-run": False})
+        harness.wait_until(lambda: admin(self.gate, "/readyz")[0] == 200, 10,
+                           what="ready again after dry-run off (meta table read again)")
+        self.assertFalse(json.loads(admin(self.gate, "/online-ddl")[2])["dry_run"])
+        self.assertFalse(ghost_reaches_backend())
+        # The kill switch, on the same connection.
+        offset = len(read_log(self.gate))
+        self.reload(**{"online-ddl": False})
+        self.applied("online-ddl", offset)
+        self.assertTrue(ghost_reaches_backend(), "online-ddl: false forwards everything")
+        self.reload(**{"online-ddl": True})
+        self.assertFalse(ghost_reaches_backend())
+        self.assertNotRegex(read_log(self.gate)[offset:], r"needs a restart")
+
+    def test_log_format(self):
+        offset = len(read_log(self.gate))
+        self.reload(**{"log": {"format": "json"}})
+        self.gate.connect().close()
+        wait_log(self.gate, r'^\{.*"ts":', start=offset)
+        lines = [line for line in read_log(self.gate)[offset:].splitlines()
+                 if line.startswith("{")]
+        self.assertTrue(lines)
+        for line in lines:
+            self.assertIn("msg", json.loads(line))
+        self.reload(**{"log": {"format": "text"}})
+        offset = len(read_log(self.gate))
+        self.gate.connect().close()
+        time.sleep(0.3)
+        self.assertNotRegex(read_log(self.gate)[offset:], r'(?m)^\{.*"ts":')
+
+    def test_keys_that_need_a_restart_are_named_not_reloaded(self):
+        offset = len(read_log(self.gate))
+        self.reload(workers=3, **{"meta-schema": "other_meta"})
+        wait_log(self.gate, r"reload: meta-schema changed .* needs a restart", start=offset)
+        text = read_log(self.gate)
+        self.assertRegex(text[offset:], r"reload: workers changed .* needs a restart")
+        self.assertNotRegex(text[offset:], r"reload: applied .*\b(workers|meta-schema)\b")
+        self.assertNotIn("configuration reloaded", text[offset:])
+        self.assertEqual(admin(self.gate, "/readyz")[0], 200)
+
+    def test_rotated_password_file(self):
+        pw = os.path.join(self.gate.dir, "backend.pw")
+        with open(pw, "w") as f:
+            f.write("not-the-password\n")
+        os.chmod(pw, 0o600)
+        self.reload(backend={"password": None, "password-file": pw})
+
+        def readyz_body():
+            status, _, text = admin(self.gate, "/readyz")
+            return text if status == 503 and "1045" in text else None
+        body = harness.wait_until(readyz_body, 15, what="/readyz 503 with the 1045")
+        self.assertIn("backend.password", body)
+        with open(pw, "w") as f:
+            f.write(harness.GATE_PASSWORD + "\n")
+        offset = len(read_log(self.gate))
+        self.reload()  # the same file, rotated
+        self.applied("backend.password-file", offset)
+        harness.wait_until(lambda: admin(self.gate, "/readyz")[0] == 200, 15,
+                           what="/readyz ready with the rotated password, no restart")
 
     def test_limits(self):
         held = self.gate.connect(autocommit=True)
@@ -497,6 +586,31 @@ class Reload(OpsTestCase):
         with held.cursor() as cur:  # the held one still works
             cur.execute("SELECT 2")
             self.assertEqual(cur.fetchone()[0], 2)
+
+
+class ReloadOnlineDdlOffAtStart(OpsTestCase):
+    """online-ddl: false at start means no online-DDL service: turning it on by SIGHUP is named
+    as needing a restart, not pretended."""
+
+    def test_turning_it_on_needs_a_restart(self):
+        standin = harness.Standin(name="reload-off").start()
+        gate = self.show_logs_of(start_gate(standin, name="gate-off", log_level="info",
+                                            **{"online-ddl": False}))
+        self.addCleanup(gate.stop)
+        standin.query("CREATE DATABASE IF NOT EXISTS test_off")
+        standin.query("CREATE TABLE IF NOT EXISTS test_off.u (id INT PRIMARY KEY)")
+        offset = len(read_log(gate))
+        gate.extra["online-ddl"] = True
+        gate.write_config()
+        send(gate, signal.SIGHUP)
+        wait_log(gate, r"reload: online-ddl changed .* needs a restart \(online DDL was off at "
+                       r"start", start=offset)
+        self.assertNotRegex(read_log(gate)[offset:], r"reload: applied .*online-ddl")
+        conn = gate.connect(database="test_off", autocommit=True)
+        self.addCleanup(conn.close)
+        with conn.cursor() as cur:
+            cur.execute("CREATE TABLE _u_gho LIKE u")  # still forwarded: still off
+        self.assertTrue(standin.query("SHOW TABLES FROM test_off LIKE '\\_u\\_gho'"))
 
 
 if __name__ == "__main__":

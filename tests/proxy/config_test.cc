@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <yaml-cpp/yaml.h>
 
 #include <filesystem>
 #include <fstream>
@@ -240,7 +241,9 @@ log:
   EXPECT_EQ(c.log.level, "debug");
   EXPECT_EQ(c.log.format, LogFormat::json);
   EXPECT_EQ(c.log.file, "/var/log/ghostgate.log");
-  EXPECT_TRUE(c.warnings.empty()) << c.warnings.front();
+  // Its own rules replace the defaults: the one warning names what they miss.
+  ASSERT_EQ(c.warnings.size(), 1u);
+  EXPECT_NE(c.warnings[0].find("your list replaces ghostgate's defaults"), std::string::npos);
 }
 
 TEST(Config, AdminOffAndEmptyDisable) {
@@ -294,10 +297,10 @@ TEST(Config, EnvironmentListsCommaSeparatedOrYamlFlow) {
             (std::vector<std::string>{"^_(.+)_gho$", "^_(.+)_new$"}));
   EXPECT_EQ(c.online_ddl.trash_table_rules, (std::vector<std::string>{"^_(.+)_del$"}));
 
-  const Env flow{R"(GHOSTGATE_SHADOW_TABLE_RULES=["^_(.{1,50})_gho$", '^x,y$'])"};
+  const Env flow{R"(GHOSTGATE_SHADOW_TABLE_RULES=["^_(.{1,50})_gho$", '^(x),y$'])"};
   c = load_config_text(minimal, flow.get());
   EXPECT_EQ(c.online_ddl.shadow_table_rules,
-            (std::vector<std::string>{"^_(.{1,50})_gho$", "^x,y$"}));
+            (std::vector<std::string>{"^_(.{1,50})_gho$", "^(x),y$"}));
 
   const Env empty{"GHOSTGATE_SHADOW_TABLE_RULES="};
   c = load_config_text(std::string(minimal) + "shadow-table-rules: ['^a(b)$']\n", empty.get());
@@ -335,7 +338,7 @@ TEST(Config, EnvVarNamesFollowTheRuleAndAreUnique) {
   for (const std::string& key : config_keys()) {
     EXPECT_TRUE(names.insert(env_var_for(key)).second) << key;
   }
-  EXPECT_EQ(names.size(), 37u);
+  EXPECT_EQ(names.size(), 46u);
 }
 
 TEST(Config, ExampleDocumentsEveryKey) {
@@ -571,7 +574,7 @@ TEST(Config, LoadConfigFromFile) {
 TEST(Config, DumpMasksSecretsAndRoundTrips) {
   const Config c = load_config_text(R"(
 name: n1
-shadow-table-rules: ['^_(.+)_gho$', "^x,{1,2}: #y$"]
+shadow-table-rules: ['^_(.+)_gho$', "^(x),{1,2}: #y$"]
 admin: "[::1]:9100"
 max-packet-size: 1536
 backend: {address: "db:4000", password: "hunter2", connect-timeout: 1500ms}
@@ -594,7 +597,9 @@ log: {format: json}
   EXPECT_EQ(again.pool.idle_timeout, 90s);
   EXPECT_EQ(again.log.format, LogFormat::json);
   EXPECT_EQ(dump_config(again), dump);
-  EXPECT_TRUE(again.warnings.empty()) << again.warnings.front();
+  for (const std::string& w : again.warnings) {  // only: its rules miss default helper names
+    EXPECT_NE(w.find("your list replaces ghostgate's defaults"), std::string::npos) << w;
+  }
 
   Config off = load_config_text(std::string(minimal) + "admin: off\n");
   EXPECT_FALSE(load_config_text(dump_config(off)).admin_enabled);
@@ -698,6 +703,305 @@ TEST(ConfigValues, HostPort) {
 }
 
 // ---- Logging --------------------------------------------------------------------------------
+
+// --- Issue 15: a DM user's first hour ---
+
+TEST(Config, ChangedKeysForReload) {
+  TempDir dir;
+  const std::string pw = dir.write("pw", "one\n");
+  const std::string base = "backend: {address: \"db:4000\", password-file: " + pw + "}\n";
+  const Config a = load_config_text(base);
+  EXPECT_TRUE(changed_keys(a, load_config_text(base)).empty());
+  const Config b =
+      load_config_text(base + "log: {level: debug}\npool: {max-idle: 3}\nworkers: 2\n");
+  EXPECT_EQ(changed_keys(a, b),
+            (std::vector<std::string>{"workers", "pool.max-idle", "log.level"}));
+  EXPECT_TRUE(changed_keys(a, load_config_text(base)).empty());  // a was not modified
+  dir.write("pw", "two\n");                                      // rotated: same path, new content
+  EXPECT_EQ(changed_keys(a, load_config_text(base)),
+            std::vector<std::string>{"backend.password-file"});
+}
+
+TEST(Config, DmTaskFileAcceptedAsItIs) {
+  const Config c =
+      load_config_text(read_file(source_root / "tests/configs/good-dm-task-full.yaml"));
+  EXPECT_EQ(c.backend.address.str(), "192.168.0.1:4000");  // target-database host + port
+  EXPECT_EQ(c.backend.user, "dm_ghostgate");
+  EXPECT_EQ(c.backend.password, "clear-text-secret");
+  EXPECT_EQ(c.online_ddl.name, "test");
+  EXPECT_EQ(c.online_ddl.ids, (std::vector<std::string>{"mysql-replica-01", "mysql-replica-02"}));
+  EXPECT_EQ(c.online_ddl.id, "mysql-replica-01");  // where new rows go
+  EXPECT_EQ(c.online_ddl.meta_schema, "dm_meta");
+  ASSERT_EQ(c.shard.routes.size(), 2u);
+  EXPECT_EQ(c.shard.routes[0].name, "route-rule-1");
+  EXPECT_EQ(c.shard.routes[0].target_table, "t");
+  EXPECT_EQ(c.shard.routes[1].table_pattern, "");
+  EXPECT_EQ(c.shard.shard.mode, rules::ShardMode::pessimistic);
+  ASSERT_EQ(c.shard.shard.groups.size(), 1u);
+  EXPECT_EQ(c.shard.shard.groups[0].member_count, 2u);
+  // The DM keys that mean nothing here: one notice naming them all.
+  ASSERT_EQ(c.notices.size(), 1u);
+  for (const char* key :
+       {"task-mode", "is-sharding", "block-allow-list", "mydumpers", "loaders", "syncers",
+        "validators", "filters", "expression-filter", "timezone", "target-database.session",
+        "routes.route-rule-1.extract-table", "mysql-instances[] (all but source-id)"}) {
+    EXPECT_NE(c.notices[0].find(key), std::string::npos) << key << "\n" << c.notices[0];
+  }
+  // TLS settings that are not applied are a warning, not a silent plaintext connection.
+  bool security_warned = false;
+  for (const std::string& w : c.warnings) {
+    security_warned |= w.find("target-database.security") != std::string::npos;
+  }
+  EXPECT_TRUE(security_warned);
+  // The dump loads back to the same configuration, in ghostgate's own keys.
+  EXPECT_EQ(dump_config(load_config_text(dump_config(c))), dump_config(c));
+}
+
+TEST(Config, ShardModeWithoutGroupsNamesTheKey) {
+  std::string text = read_file(source_root / "tests/configs/good-dm-task-full.yaml");
+  text = text.substr(0, text.find("shard-groups:"));
+  EXPECT_NE(error_of(text).find("shard-mode: pessimistic needs shard-groups"), std::string::npos)
+      << error_of(text);
+}
+
+TEST(Config, IdIsAStringOrAListOfDmSourceIds) {
+  EXPECT_EQ(load_config_text(minimal).online_ddl.ids, std::vector<std::string>{"ghostgate"});
+  EXPECT_EQ(load_config_text(std::string(minimal) + "name: shop\n").online_ddl.ids,
+            std::vector<std::string>{"shop"});
+  const Config one = load_config_text(std::string(minimal) + "id: mysql-replica-01\n");
+  EXPECT_EQ(one.online_ddl.ids, std::vector<std::string>{"mysql-replica-01"});
+  EXPECT_EQ(one.online_ddl.id, "mysql-replica-01");
+  const Config two = load_config_text(std::string(minimal) + "id: [a, b]\n");
+  EXPECT_EQ(two.online_ddl.ids, (std::vector<std::string>{"a", "b"}));
+  EXPECT_EQ(two.online_ddl.id, "a");
+  const Config from_task = load_config_text(
+      std::string(minimal) + "mysql-instances: [{source-id: s1}, {source-id: s2}]\n");
+  EXPECT_EQ(from_task.online_ddl.ids, (std::vector<std::string>{"s1", "s2"}));
+  Env env{"GHOSTGATE_ID=e1,e2"};
+  EXPECT_EQ(
+      load_config_text(std::string(minimal) + "mysql-instances: [{source-id: s1}]\n", env.get())
+          .online_ddl.ids,
+      (std::vector<std::string>{"e1", "e2"}));
+  EXPECT_NE(error_of(std::string(minimal) + "id: [a, a]\n").find("id: \"a\" is given twice"),
+            std::string::npos);
+  EXPECT_NE(error_of(std::string(minimal) + "id: a\nmysql-instances: [{source-id: b}]\n")
+                .find("id and mysql-instances: set only one"),
+            std::string::npos);
+  EXPECT_NE(error_of(std::string(minimal) + "mysql-instances: [{meta: x}]\n")
+                .find("mysql-instances[0].source-id: required"),
+            std::string::npos);
+  EXPECT_NE(error_of(std::string(minimal) + "id: " + std::string(33, 'x') + "\n")
+                .find("id: at most 32 characters"),
+            std::string::npos);
+}
+
+TEST(Config, UnknownKeysAreAllReportedAtOnceWithHints) {
+  const std::string e = error_of(R"(
+backend: {address: "db:4000"}
+shard-mod: pessimistic
+source-id: mysql-replica-01
+pool: {max-conn: 3}
+frobnicate: 1
+)");
+  EXPECT_NE(e.find("4 unknown keys:"), std::string::npos) << e;
+  EXPECT_NE(e.find("\"shard-mod\" (line 3, column 1); did you mean \"shard-mode\"?"),
+            std::string::npos)
+      << e;
+  EXPECT_NE(e.find("\"source-id\" (line 4, column 1); the meta table's id is DM's source id"),
+            std::string::npos)
+      << e;
+  EXPECT_NE(e.find("\"pool.max-conn\""), std::string::npos) << e;
+  EXPECT_NE(e.find("\"frobnicate\" (line 6, column 1); not a ghostgate key nor a DM task key"),
+            std::string::npos)
+      << e;
+}
+
+TEST(Config, TargetDatabaseIsTheBackend) {
+  const Config c = load_config_text("target-database: {host: tidb, user: u, password: p}\n");
+  EXPECT_EQ(c.backend.address.str(), "tidb:4000");
+  EXPECT_EQ(c.backend.user, "u");
+  EXPECT_EQ(c.backend.password, "p");
+  EXPECT_NE(error_of("backend: {address: \"db:4000\"}\ntarget-database: {host: tidb}\n")
+                .find("backend.address and target-database: set only one"),
+            std::string::npos);
+  // The environment's backend.* beats the file's target-database.
+  Env env{"GHOSTGATE_BACKEND_ADDRESS=other:4001", "GHOSTGATE_BACKEND_USER=v"};
+  const Config e = load_config_text("target-database: {host: tidb, user: u}\n", env.get());
+  EXPECT_EQ(e.backend.address.str(), "other:4001");
+  EXPECT_EQ(e.backend.user, "v");
+}
+
+TEST(Config, DmEncryptedPasswordRefused) {
+  // DM docs' example of `dmctl encrypt 123456` output, and a GCM-length one.
+  for (const char* encrypted :
+       {"/Q7B9DizNLLTTfiZHv9WoEAKamfpIUs=", "mQfz3c9KZf8cYnEfLb9ePQd8+5J3d9rYq1tZJ0o8n8A2x5k="}) {
+    for (const std::string yaml :
+         {"target-database: {host: tidb, password: \"" + std::string(encrypted) + "\"}\n",
+          std::string("backend: {address: \"db:4000\", password: \"") + encrypted + "\"}\n"}) {
+      const std::string e = error_of(yaml);
+      EXPECT_NE(e.find("looks encrypted by `dmctl encrypt`"), std::string::npos) << yaml << e;
+      EXPECT_EQ(e.find(encrypted), std::string::npos) << "secret echoed: " << e;
+    }
+  }
+  for (const char* clear : {"123456", "hunter2", "correcthorsebatterystaple", "P@ssw0rd-2026!",
+                            "c2VjcmV0cGFzc3dvcmQxMjM0NQ=="}) {  // the last: base64 of text
+    EXPECT_NO_THROW(load_config_text(std::string("target-database: {host: tidb, password: \"") +
+                                     clear + "\"}\n"))
+        << clear;
+  }
+}
+
+TEST(Config, UserRulesThatDropDefaultNamesWarn) {
+  const Config dm = load_config_text(std::string(minimal) +
+                                     "shadow-table-rules: [\"^_(.+)_(?:new|gho)$\"]\n"
+                                     "trash-table-rules: [\"^_(.+)_(?:ghc|del|old)$\"]\n");
+  ASSERT_EQ(dm.warnings.size(), 1u);
+  for (const char* name : {"_t_ghk", "__t_new", "_t_20261122101010_del", "_t_rev_del"}) {
+    EXPECT_NE(dm.warnings[0].find(name), std::string::npos) << name << "\n" << dm.warnings[0];
+  }
+  EXPECT_EQ(dm.warnings[0].find("_t_gho,"), std::string::npos) << dm.warnings[0];
+  EXPECT_TRUE(load_config_text(minimal).warnings.empty());
+}
+
+TEST(Config, BadRegexMessageShowsTheRuleAsWritten) {
+  const std::string e = error_of(std::string(minimal) + "shadow-table-rules: [\"_(.+_gho\"]\n");
+  EXPECT_NE(e.find("shadow-table-rules[0] \"_(.+_gho\": invalid regular expression"),
+            std::string::npos)
+      << e;
+  EXPECT_EQ(e.find("^(?:"), std::string::npos) << e;
+}
+
+TEST(Config, OnlineDdlFromTheEnvironmentBeatsTheSchemeInTheFile) {
+  Env off{"GHOSTGATE_ONLINE_DDL=false"};
+  EXPECT_FALSE(load_config_text(std::string(minimal) + "online-ddl-scheme: gh-ost\n", off.get())
+                   .online_ddl.enabled);
+  Env scheme{"GHOSTGATE_ONLINE_DDL_SCHEME=pt"};
+  EXPECT_TRUE(load_config_text(std::string(minimal) + "online-ddl: false\n", scheme.get())
+                  .online_ddl.enabled);
+  // In one source, DM's rule: a scheme turns online DDL on.
+  EXPECT_TRUE(load_config_text(std::string(minimal) + "online-ddl: false\nonline-ddl-scheme: pt\n")
+                  .online_ddl.enabled);
+}
+
+// Every key, table-driven: GHOSTGATE_<KEY>=B over `key: A` in the file gives what `key: B` in
+// the file gives. A key added to the schema fails here until it has samples.
+TEST(Config, EnvironmentWinsForEveryKey) {
+  TempDir dir;
+  const std::string f1 = dir.write("f1", "one\n");
+  const std::string f2 = dir.write("f2", "two\n");
+  const std::string f3 = dir.write("f3", "three\n");
+  struct Sample {
+    std::string a, b;   // YAML values (file) ...
+    std::string env_b;  // ... and B as an environment value ("" = same text as b)
+    std::string base = "backend: {address: \"db:4000\"}";
+  };
+  const std::string routes =
+      "routes: {r: {schema-pattern: \"s_*\", table-pattern: \"t_*\", target-schema: s, "
+      "target-table: t}}";
+  const std::map<std::string, Sample> samples = {
+      {"name", {"n1", "n2"}},
+      {"id", {"a", "[b, c]", "b,c"}},
+      {"mysql-instances", {"[{source-id: a}]", "[{source-id: b}]"}},
+      {"online-ddl", {"true", "false"}},
+      {"online-ddl-scheme",
+       {"\"\"", "pt", "", "backend: {address: \"db:4000\"}\nonline-ddl: false"}},
+      {"shadow-table-rules", {"['^_(.+)_gho$']", "['^_(.+)_new$']", "^_(.+)_new$"}},
+      {"trash-table-rules", {"['^_(.+)_del$']", "['^_(.+)_old$']", "^_(.+)_old$"}},
+      {"meta-schema", {"m1", "m2"}},
+      {"dry-run", {"false", "true"}},
+      {"routes",
+       {"{r: {schema-pattern: a, target-schema: a}}",
+        "{r: {schema-pattern: b, target-schema: b}}"}},
+      {"shard-mode",
+       {"pessimistic", "optimistic", "",
+        "backend: {address: \"db:4000\"}\n" + routes + "\nshard-groups: {s.t: {members: 2}}"}},
+      {"shard-groups",
+       {"{s.t: {members: 2}}", "{s.t: {members: 3}}", "",
+        "backend: {address: \"db:4000\"}\n" + routes + "\nshard-mode: pessimistic"}},
+      {"case-sensitive", {"false", "true"}},
+      {"listen", {"\"127.0.0.1:7001\"", "\"127.0.0.1:7002\"", "127.0.0.1:7002"}},
+      {"admin", {"\"127.0.0.1:9101\"", "\"127.0.0.1:9102\"", "127.0.0.1:9102"}},
+      {"workers", {"1", "2"}},
+      {"max-connections", {"10", "20"}},
+      {"max-packet-size", {"2048", "4096"}},
+      {"client-tls.cert",
+       {f1, f2, "", "backend: {address: \"db:4000\"}\nclient-tls: {key: " + f3 + "}"}},
+      {"client-tls.key",
+       {f1, f2, "", "backend: {address: \"db:4000\"}\nclient-tls: {cert: " + f3 + "}"}},
+      {"client-tls.ca",
+       {f1, f2, "",
+        "backend: {address: \"db:4000\"}\nclient-tls: {cert: " + f3 + ", key: " + f3 + "}"}},
+      {"client-tls.required",
+       {"false", "true", "",
+        "backend: {address: \"db:4000\"}\nclient-tls: {cert: " + f3 + ", key: " + f3 + "}"}},
+      {"backend.address", {"\"db1:4000\"", "\"db2:4000\"", "db2:4000", ""}},
+      {"backend.user", {"u1", "u2"}},
+      {"backend.password", {"\"\"", "x"}},
+      {"backend.password-file", {f1, f2}},
+      {"backend.connect-timeout", {"1s", "2s"}},
+      {"backend.tls.mode", {"disabled", "preferred"}},
+      {"backend.tls.ca", {f1, f2}},
+      {"backend.tls.cert", {f1, f2, "", "backend: {address: \"db:4000\", tls: {key: " + f3 + "}}"}},
+      {"backend.tls.key", {f1, f2, "", "backend: {address: \"db:4000\", tls: {cert: " + f3 + "}}"}},
+      {"backend.tls.server-name", {"a", "b"}},
+      {"target-database.host", {"h1", "h2", "", ""}},
+      {"target-database.port", {"4001", "4002", "", "target-database: {host: h}"}},
+      {"target-database.user", {"u1", "u2"}},
+      {"target-database.password", {"\"\"", "x"}},
+      {"pool.max-connections", {"100", "200"}},
+      {"pool.max-idle", {"1", "2"}},
+      {"pool.idle-timeout", {"1s", "2s"}},
+      {"pool.acquire-timeout", {"1s", "2s"}},
+      {"timeouts.handshake", {"1s", "2s"}},
+      {"timeouts.backend-read", {"1s", "2s"}},
+      {"timeouts.drain", {"1s", "2s"}},
+      {"log.level", {"info", "debug"}},
+      {"log.format", {"text", "json"}},
+      {"log.file", {"/tmp/a.log", "/tmp/b.log"}},
+  };
+  for (const std::string& key : config_keys()) {
+    const auto it = samples.find(key);
+    ASSERT_NE(it, samples.end()) << "no samples for " << key << ": add them here";
+    const Sample& s = it->second;
+    auto file_with = [&](const std::string& value) {
+      YAML::Node root = s.base.empty() ? YAML::Node(YAML::NodeType::Map) : YAML::Load(s.base);
+      std::vector<std::string> parts;
+      std::string::size_type start = 0;
+      for (std::string::size_type dot; (dot = key.find('.', start)) != std::string::npos;
+           start = dot + 1) {
+        parts.push_back(key.substr(start, dot - start));
+      }
+      parts.push_back(key.substr(start));
+      std::vector<YAML::Node> chain{root};
+      for (std::size_t i = 0; i + 1 < parts.size(); ++i) {
+        YAML::Node next = chain.back()[parts[i]];
+        if (!next.IsMap()) {
+          chain.back()[parts[i]] = YAML::Node(YAML::NodeType::Map);
+        }
+        chain.push_back(chain.back()[parts[i]]);
+      }
+      chain.back()[parts.back()] = YAML::Load(value);
+      if (key == "target-database.host") {
+        root.remove("backend");
+      }
+      YAML::Emitter out;
+      out << root;
+      return std::string(out.c_str()) + "\n";
+    };
+    const std::string env_entry = env_var_for(key) + "=" + (s.env_b.empty() ? s.b : s.env_b);
+    Env env{env_entry};
+    SCOPED_TRACE(key + " via " + env_entry);
+    std::string with_a, with_b, a_then_env;
+    ASSERT_NO_THROW(with_a = dump_config(load_config_text(file_with(s.a))))
+        << error_of(file_with(s.a));
+    ASSERT_NO_THROW(with_b = dump_config(load_config_text(file_with(s.b))))
+        << error_of(file_with(s.b));
+    ASSERT_NO_THROW(a_then_env = dump_config(load_config_text(file_with(s.a), env.get())))
+        << error_of(file_with(s.a), env.get());
+    EXPECT_NE(with_a, with_b) << "samples must differ in effect";
+    EXPECT_EQ(a_then_env, with_b);
+  }
+}
 
 class LogTest : public ::testing::Test {
  protected:

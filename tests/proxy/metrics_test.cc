@@ -233,18 +233,22 @@ TEST(Metrics, RenderingParsesBack) {
   EXPECT_EQ(at("ghostgate_extra_total"), 12);
   EXPECT_EQ(e.samples.count("ghostgate_build_info{version=\"" GHOSTGATE_VERSION "\"}"), 1u);
 
-  // Every decision x kind pair is present, with its own value.
+  // Every possible decision x kind pair is present, with its own value; impossible ones (a
+  // recorded INSERT) are not exported.
   int statement_series = 0;
   for (const auto& [key, value] : e.samples) {
     if (key.rfind("ghostgate_statements_total{", 0) == 0) {
       ++statement_series;
     }
   }
-  EXPECT_EQ(statement_series, 5 * 14);
+  EXPECT_EQ(statement_series, 14 + 13 + 13 + 2 + 2);  // forwarded, suppressed, refused, ...
+  EXPECT_EQ(e.samples.count("ghostgate_statements_total{decision=\"recorded\",kind=\"insert\"}"),
+            0u);
+  EXPECT_EQ(e.samples.count("ghostgate_statements_total{decision=\"cutover\",kind=\"other\"}"), 0u);
   EXPECT_EQ(at("ghostgate_statements_total{decision=\"suppressed\",kind=\"delete\"}"), 11);
   EXPECT_EQ(at("ghostgate_statements_total{decision=\"refused\",kind=\"load_data\"}"), 1);
   EXPECT_EQ(at("ghostgate_statements_total{decision=\"forwarded\",kind=\"create_trigger\"}"), 0);
-  EXPECT_EQ(at("ghostgate_statements_total{decision=\"cutover\",kind=\"other\"}"), 0);
+  EXPECT_EQ(at("ghostgate_statements_total{decision=\"cutover\",kind=\"rename_table\"}"), 0);
 
   // Histograms: buckets cumulative, ending in +Inf == _count.
   EXPECT_EQ(e.types.at("ghostgate_added_latency_seconds"), "histogram");
