@@ -272,29 +272,35 @@ def report_idle_big(d):
     if not big:
         return
     n = big["count"]
-    runs = {}
-    for kind in ("noidle", "idle"):
-        for r in range(1, big["rounds"] + 1):
-            path = os.path.join(d, f"sb_big_{kind}_ghostgate_r{r}.txt")
-            if os.path.exists(path):
-                runs.setdefault(kind, []).append(parse_sysbench(path))
     print()
-    print(f"| ghostgate, oltp_point_select 8 threads | RSS | QPS | p50 ms | p99 ms | runs |")
+    print(f"| oltp_point_select, 8 threads, beside {n:,} idle clients of ghostgate | ghostgate RSS "
+          f"| QPS | p50 ms | p99 ms | runs |")
     print("|---|---:|---:|---:|---:|---:|")
     med = {}
-    for kind, label, rss in (("noidle", "no idle client", big["rss_kib_0"]),
-                             ("idle", f"{n:,} idle clients", big["rss_kib_n"])):
-        rs = [x for x in runs.get(kind, []) if x]
-        med[kind] = {k: median([x[k] for x in rs if x.get(k) is not None])
-                     for k in ("qps", "p50", "p99")}
-        m = med[kind]
-        print(f"| {label} | {rss:,} KiB | {fmt_num(m['qps'])} | {fmt_ms(m['p50'])} | "
-              f"{fmt_ms(m['p99'])} | {len(rs)} |")
-    a, b = med.get("idle", {}), med.get("noidle", {})
-    if a.get("p99") and b.get("p99"):
-        print(f"| *with / without idle clients* | {(big['rss_kib_n'] - big['rss_kib_0']) / n:.1f}"
-              f" KiB per idle client | {a['qps'] / b['qps']:.3f}× | {a['p50'] / b['p50']:.3f}× | "
-              f"{a['p99'] / b['p99']:.3f}× | |")
+    for t in ("ghostgate", "direct"):
+        for kind in ("noidle", "idle"):
+            rs = []
+            for r in range(1, big["rounds"] + 1):
+                path = os.path.join(d, f"sb_big_{kind}_{t}_r{r}.txt")
+                if os.path.exists(path):
+                    rs.append(parse_sysbench(path))
+            rs = [x for x in rs if x]
+            m = med[(t, kind)] = {k: median([x[k] for x in rs if x.get(k) is not None])
+                                  for k in ("qps", "p50", "p99")}
+            rss = "–"
+            if t == "ghostgate":
+                rss = f"{big['rss_kib_0' if kind == 'noidle' else 'rss_kib_n']:,} KiB"
+            label = f"{TARGET_NAMES[t]}, {'no idle client' if kind == 'noidle' else 'idle clients held'}"
+            print(f"| {label} | {rss} | {fmt_num(m['qps'])} | {fmt_ms(m['p50'])} | "
+                  f"{fmt_ms(m['p99'])} | {len(rs)} |")
+        a, b = med[(t, "idle")], med[(t, "noidle")]
+        if a.get("p99") and b.get("p99"):
+            per = ""
+            if t == "ghostgate":
+                per = f"{(big['rss_kib_n'] - big['rss_kib_0']) / n:.1f} KiB per idle client"
+            print(f"| *{TARGET_NAMES[t]}: with / without idle clients* | {per} | "
+                  f"{a['qps'] / b['qps']:.3f}× | {a['p50'] / b['p50']:.3f}× | "
+                  f"{a['p99'] / b['p99']:.3f}× | |")
 
 
 def report_churn(d):
