@@ -9,7 +9,7 @@ DIR holds, per round r:
   bulk_<kind>_<target>_r<r>.json    bench/bulk.py's output line
 and once:
   memory.json                       written by compare.sh (RSS figures)
-  idle_big.json, sb_big_{noidle,idle}_ghostgate_r<r>.txt
+  idle_big.json, sb_big_{noidle,idle}_{ghostgate,direct}_r<r>.txt
                                     RSS with --idle-big idle clients; sysbench without/with them
   churn_<plain|tls>_<target>_r<r>.json (+ .backend.json)
                                     bench/churn.c's output; stand-in logins and peak connections
@@ -141,7 +141,7 @@ def main():
                                     if proxy_ticks is not None and target != "direct" else None)
             parsed["db_us_q"] = db_ticks / CLK_TCK * 1e6 / q if db_ticks is not None else None
         runs.setdefault((wl, target), {})[rnd] = parsed
-        if wl not in workloads:
+        if wl not in workloads and not wl.startswith("big_"):  # idle-big has its own table
             workloads.append(wl)
 
     def paired_ratio(wl, key, base):
