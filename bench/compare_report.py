@@ -9,6 +9,12 @@ DIR holds, per round r:
   bulk_<kind>_<target>_r<r>.json    bench/bulk.py's output line
 and once:
   memory.json                       written by compare.sh (RSS figures)
+  idle_big.json, sb_big_{noidle,idle}_{ghostgate,direct}_r<r>.txt
+                                    RSS with --idle-big idle clients; sysbench without/with them
+  churn_<plain|tls>_<target>_r<r>.json (+ .backend.json)
+                                    bench/churn.c's output; stand-in logins and peak connections
+  replay_<mode>_<target>.json (+ .cpu)
+                                    bench/replay.py's output; proxy CPU ticks over the run
   meta.json                         options and machine description
 
 Percentiles: sysbench 1.0 computes its one --percentile from a fixed latency histogram
@@ -135,7 +141,7 @@ def main():
                                     if proxy_ticks is not None and target != "direct" else None)
             parsed["db_us_q"] = db_ticks / CLK_TCK * 1e6 / q if db_ticks is not None else None
         runs.setdefault((wl, target), {})[rnd] = parsed
-        if wl not in workloads:
+        if wl not in workloads and not wl.startswith("big_"):  # idle-big has its own table
             workloads.append(wl)
 
     def paired_ratio(wl, key, base):
@@ -251,6 +257,139 @@ def main():
             print(f"| {label} | {m['rss_kib_0']:,} KiB | {m['rss_kib_n']:,} KiB | "
                   f"{per:.1f} KiB | {m.get('backend_conns', '–')} | "
                   f"{m.get('rss_kib_after', 0):,} KiB |")
+
+    report_idle_big(d)
+    report_churn(d)
+    report_replay(d)
+
+
+def ratio_txt(x):
+    return "–" if x is None else f"{x:.3f}×"
+
+
+def report_idle_big(d):
+    big = load_json(os.path.join(d, "idle_big.json"))
+    if not big:
+        return
+    n = big["count"]
+    print()
+    print(f"| oltp_point_select, 8 threads, beside {n:,} idle clients of ghostgate | ghostgate RSS "
+          f"| QPS | p50 ms | p99 ms | runs |")
+    print("|---|---:|---:|---:|---:|---:|")
+    med = {}
+    for t in ("ghostgate", "direct"):
+        for kind in ("noidle", "idle"):
+            rs = []
+            for r in range(1, big["rounds"] + 1):
+                path = os.path.join(d, f"sb_big_{kind}_{t}_r{r}.txt")
+                if os.path.exists(path):
+                    rs.append(parse_sysbench(path))
+            rs = [x for x in rs if x]
+            m = med[(t, kind)] = {k: median([x[k] for x in rs if x.get(k) is not None])
+                                  for k in ("qps", "p50", "p99")}
+            rss = "–"
+            if t == "ghostgate":
+                rss = f"{big['rss_kib_0' if kind == 'noidle' else 'rss_kib_n']:,} KiB"
+            label = f"{TARGET_NAMES[t]}, {'no idle client' if kind == 'noidle' else 'idle clients held'}"
+            print(f"| {label} | {rss} | {fmt_num(m['qps'])} | {fmt_ms(m['p50'])} | "
+                  f"{fmt_ms(m['p99'])} | {len(rs)} |")
+        a, b = med[(t, "idle")], med[(t, "noidle")]
+        if a.get("p99") and b.get("p99"):
+            per = ""
+            if t == "ghostgate":
+                per = f"{(big['rss_kib_n'] - big['rss_kib_0']) / n:.1f} KiB per idle client"
+            print(f"| *{TARGET_NAMES[t]}: with / without idle clients* | {per} | "
+                  f"{a['qps'] / b['qps']:.3f}× | {a['p50'] / b['p50']:.3f}× | "
+                  f"{a['p99'] / b['p99']:.3f}× | |")
+
+
+def report_churn(d):
+    got = {}
+    for name in os.listdir(d):
+        m = re.match(r"churn_(plain|tls)_(\w+?)_r(\d+)\.json$", name)
+        if m:
+            j = load_json(os.path.join(d, name))
+            if j:
+                j.update(load_json(os.path.join(d, name[:-5] + ".backend.json")) or {})
+                got.setdefault((m.group(1), m.group(2)), {})[int(m.group(3))] = j
+    if not got:
+        return
+    print()
+    print("| connection churn, 8 threads (connect, log in, SELECT 1, quit) | connections/s | "
+          "p50 ms | p99 ms | client CPU µs/conn | proxy CPU µs/conn | backend logins per "
+          "client conn | peak backend conns | per round |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---|")
+    for tls in ("plain", "tls"):
+        for t in TARGETS:
+            runs = got.get((tls, t), {})
+            if not runs:
+                continue
+            rs = [runs[r] for r in sorted(runs)]
+
+            def med(key, rs=rs):
+                return median([x[key] for x in rs if key in x])
+
+            per_conn = median([x["client_cpu_s"] / x["connections"] * 1e6 for x in rs
+                               if x.get("connections")])
+            proxy = median([x["proxy_ticks"] / CLK_TCK / x["connections"] * 1e6 for x in rs
+                            if x.get("connections") and t != "direct"])
+            logins = median([x["backend_logins"] / x["connections"] for x in rs
+                             if x.get("connections")])
+            label = f"{'TLS from the client' if tls == 'tls' else 'plain'}: {TARGET_NAMES[t]}"
+            print(f"| {label} | {fmt_num(med('per_sec'))} | {med('p50_ms'):.2f} | "
+                  f"{med('p99_ms'):.2f} | {fmt_num(per_conn)} | "
+                  f"{'–' if proxy is None else fmt_num(proxy)} | {logins:.3f} | "
+                  f"{fmt_num(med('backend_max_used'))} | "
+                  f"{', '.join(fmt_num(x['per_sec']) for x in rs)} |")
+        for base in ("direct", "haproxy"):
+            g, b = got.get((tls, "ghostgate"), {}), got.get((tls, base), {})
+            rr = median([g[r]["per_sec"] / b[r]["per_sec"] for r in g
+                         if r in b and b[r].get("per_sec")])
+            print(f"| *{tls}: ghostgate / {TARGET_NAMES[base]}* | {ratio_txt(rr)} | | | | | | | |")
+
+
+def report_replay(d):
+    got = {}
+    for name in os.listdir(d):
+        m = re.match(r"replay_(txn|batch|split)_(\w+)\.json$", name)
+        if m:
+            j = load_json(os.path.join(d, name))
+            if j:
+                try:
+                    with open(os.path.join(d, name[:-5] + ".cpu")) as f:
+                        j["proxy_ticks"] = int(f.read().split()[0])
+                except (OSError, ValueError, IndexError):
+                    pass
+                got[(m.group(1), m.group(2))] = j
+    if not got:
+        return
+    labels = {"txn": "1 connection, BEGIN … COMMIT",
+              "batch": "1 connection, multi-statement batches",
+              "split": "8 connections split by table"}
+    print()
+    print("| replicator replay | target | statements/s | row statements/s | seconds | errors | "
+          "client CPU s | proxy CPU µs/statement | table checksums |")
+    print("|---|---|---:|---:|---:|---:|---:|---:|---|")
+    for mode in ("txn", "batch", "split"):
+        for t in TARGETS:
+            j = got.get((mode, t))
+            if not j:
+                continue
+            proxy = "–"
+            if t != "direct" and "proxy_ticks" in j and j.get("statements"):
+                proxy = fmt_num(j["proxy_ticks"] / CLK_TCK / j["statements"] * 1e6, 1)
+            same = ""
+            if "checksums" in j and (mode, "direct") in got:
+                same = "= direct" if j["checksums"] == got[(mode, "direct")].get("checksums") \
+                    else "DIFFER from direct"
+            print(f"| {labels[mode]} | {TARGET_NAMES[t]} | {fmt_num(j['per_sec'])} | "
+                  f"{fmt_num(j['rows_per_sec'])} | {j['seconds']:.1f} | {j['errors']} | "
+                  f"{j['client_cpu_s']:.1f} | {proxy} | {same if t != 'direct' else ''} |")
+        g, h, dd = got.get((mode, "ghostgate")), got.get((mode, "haproxy")), got.get((mode, "direct"))
+        if g and h:
+            print(f"| | *ghostgate / HAProxy* | {g['per_sec'] / h['per_sec']:.3f}× | | | | | | |")
+        if g and dd:
+            print(f"| | *ghostgate / direct* | {g['per_sec'] / dd['per_sec']:.3f}× | | | | | | |")
 
 
 if __name__ == "__main__":

@@ -20,7 +20,10 @@ CLIENT_LOCAL_FILES = 1 << 7
 CLIENT_PROTOCOL_41 = 1 << 9
 CLIENT_TRANSACTIONS = 1 << 13
 CLIENT_SECURE_CONNECTION = 1 << 15
+CLIENT_MULTI_STATEMENTS = 1 << 16
+CLIENT_MULTI_RESULTS = 1 << 17
 CLIENT_PLUGIN_AUTH = 1 << 19
+SERVER_MORE_RESULTS_EXISTS = 0x0008
 
 COM_QUIT = 0x01
 COM_QUERY = 0x03
@@ -52,7 +55,8 @@ def native_password(password, scramble):
 
 class Connection:
     def __init__(self, host, port, user, password, database=None, buffer_size=8 << 20,
-                 timeout=600):
+                 timeout=600, multi_statements=False):
+        self.multi_statements = multi_statements
         self.sock = socket.create_connection((host, port), timeout=timeout)
         self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self.buf = bytearray(buffer_size)
@@ -157,6 +161,8 @@ class Connection:
                 | CLIENT_TRANSACTIONS | CLIENT_SECURE_CONNECTION | CLIENT_PLUGIN_AUTH)
         if database:
             caps |= CLIENT_CONNECT_WITH_DB
+        if self.multi_statements:
+            caps |= CLIENT_MULTI_STATEMENTS | CLIENT_MULTI_RESULTS
         caps &= server_caps | CLIENT_LONG_PASSWORD
         auth = native_password(password, scramble)
         body = struct.pack("<IIB", caps, 1 << 30, 45) + b"\0" * 23
@@ -199,6 +205,32 @@ class Connection:
         (affected rows, 0) for an OK. Rows are counted, not decoded."""
         self._command(COM_QUERY, sql.encode())
         return self._read_result()
+
+    def query_all(self, sql):
+        """Runs a statement or, with multi_statements, several separated by `;`: reads every
+        result. Returns how many results came back; raises on the first ERR."""
+        self._command(COM_QUERY, sql if isinstance(sql, bytes) else sql.encode())
+        results = 0
+        while True:
+            first = self.read_packet()
+            results += 1
+            if first[0] == 0x00:
+                _, pos = _lenenc(first, 1)
+                _, pos = _lenenc(first, pos)
+                status = first[pos] | (first[pos + 1] << 8)
+            elif first[0] == 0xFF:
+                raise MySQLError(self._error_text(first))
+            else:
+                columns, _ = _lenenc(first, 0)
+                for _ in range(columns + 1):
+                    self.read_packet()
+                while True:
+                    row = self.read_packet()
+                    if row[0] == 0xFE and len(row) < 9:
+                        status = row[3] | (row[4] << 8)
+                        break
+            if not status & SERVER_MORE_RESULTS_EXISTS:
+                return results
 
     def ping(self):
         self._command(COM_PING)

@@ -155,7 +155,7 @@ void Pool::give_back(std::unique_ptr<BackendConnection> conn) {
     discard(std::move(conn));
     return;
   }
-  conn->in.shrink();
+  conn->in.release();
   std::vector<std::uint8_t>().swap(conn->scratch);
   conn->idle_since = std::chrono::steady_clock::now();
   idle_.push_back(std::move(conn));

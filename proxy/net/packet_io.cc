@@ -8,6 +8,54 @@
 
 namespace ghostgate::proxy {
 
+namespace {
+
+// Each worker thread's cache: its sessions take and give blocks on that thread only, so no
+// lock. A block given on another thread (a connection destroyed elsewhere) joins that
+// thread's cache, which is as good.
+struct ThreadBlocks {
+  std::vector<std::uint8_t*> free;
+  std::size_t lent = 0;
+  ~ThreadBlocks() {
+    for (std::uint8_t* b : free) {
+      delete[] b;
+    }
+  }
+};
+
+ThreadBlocks& thread_blocks() {
+  thread_local ThreadBlocks blocks;
+  return blocks;
+}
+
+}  // namespace
+
+std::uint8_t* BlockCache::take() {
+  ThreadBlocks& t = thread_blocks();
+  ++t.lent;
+  if (t.free.empty()) {
+    return new std::uint8_t[block_size];
+  }
+  std::uint8_t* b = t.free.back();
+  t.free.pop_back();
+  return b;
+}
+
+void BlockCache::give(std::uint8_t* block) {
+  ThreadBlocks& t = thread_blocks();
+  if (t.lent > 0) {
+    --t.lent;
+  }
+  if (t.free.size() < max_cached) {
+    t.free.push_back(block);
+  } else {
+    delete[] block;
+  }
+}
+
+std::size_t BlockCache::cached() { return thread_blocks().free.size(); }
+std::size_t BlockCache::lent() { return thread_blocks().lent; }
+
 void InBuffer::consume(std::size_t n) {
   begin_ += n;
   if (begin_ == end_) {
@@ -15,42 +63,69 @@ void InBuffer::consume(std::size_t n) {
   }
 }
 
-void InBuffer::shrink() {
-  if (empty() && buf_.size() > initial_) {
-    std::vector<std::uint8_t>().swap(buf_);
-    begin_ = end_ = 0;
+void InBuffer::free_storage() {
+  if (buf_ == inline_) {
+    return;
   }
+  if (cap_ == BlockCache::block_size) {
+    BlockCache::give(buf_);
+  } else {
+    delete[] buf_;
+  }
+  buf_ = inline_;
+  cap_ = inline_size;
+}
+
+void InBuffer::move_to(std::size_t cap) {
+  std::uint8_t* to = cap == inline_size              ? inline_
+                     : cap == BlockCache::block_size ? BlockCache::take()
+                                                     : new std::uint8_t[cap];
+  const std::size_t n = end_ - begin_;
+  if (n > 0) {
+    std::memmove(to, buf_ + begin_, n);
+  }
+  if (to != buf_) {
+    free_storage();
+  }
+  buf_ = to;
+  cap_ = cap;
+  begin_ = 0;
+  end_ = n;
+}
+
+void InBuffer::release() {
+  if (buf_ != inline_ && size() <= inline_size) {
+    move_to(inline_size);
+  }
+  last_fill_full_ = false;
 }
 
 void InBuffer::grow_if_filled(std::size_t max) {
-  if (last_fill_full_ && buf_.size() < max) {
+  if (last_fill_full_ && cap_ < max) {
     // Only what is unread moves; the new room is at the end.
-    if (begin_ > 0) {
-      std::memmove(buf_.data(), buf_.data() + begin_, end_ - begin_);
-      end_ -= begin_;
-      begin_ = 0;
-    }
-    buf_.resize(std::min(max, buf_.size() * 2));
+    move_to(std::max(BlockCache::block_size, std::min(max, cap_ * 2)));
     last_fill_full_ = false;
   }
 }
 
 awaitable<error_code> InBuffer::fill(Stream& stream, std::size_t limit) {
-  if (buf_.empty()) {
-    buf_.resize(initial_);
+  // A buffer that reads into its inline array moves to a block once a read filled it: a large
+  // packet or an upload, whose next reads should not come 512 bytes at a time.
+  if (buf_ == inline_ && (first_ == First::block || last_fill_full_)) {
+    move_to(BlockCache::block_size);
   }
-  if (end_ == buf_.size()) {
+  if (end_ == cap_) {
     if (begin_ > 0) {
-      std::memmove(buf_.data(), buf_.data() + begin_, end_ - begin_);
+      std::memmove(buf_, buf_ + begin_, end_ - begin_);
       end_ -= begin_;
       begin_ = 0;
     }
-    if (end_ == buf_.size()) {
-      buf_.resize(buf_.size() * 2);
+    if (end_ == cap_) {
+      move_to(std::max(BlockCache::block_size, cap_ * 2));
     }
   }
-  const std::size_t room = std::min(buf_.size() - end_, limit);
-  IoResult r = co_await stream.read_some(asio::buffer(buf_.data() + end_, room));
+  const std::size_t room = std::min(cap_ - end_, limit);
+  IoResult r = co_await stream.read_some(asio::buffer(buf_ + end_, room));
   end_ += r.bytes;
   last_fill_full_ = r.bytes == room;
   if (counter_ != nullptr) {

@@ -1,6 +1,6 @@
 #pragma once
 // Buffered packet reading over a Stream. Packets are views into the buffer, valid until the
-// caller consumes them: the common path copies nothing.
+// caller consumes them (or the buffer is released): the common path copies nothing.
 
 #include <cstdint>
 #include <vector>
@@ -13,33 +13,71 @@ namespace ghostgate::proxy {
 
 class Counter;
 
+// Read buffers: 16 KiB blocks from a per-thread cache (BlockCache), lent to an InBuffer
+// while it has bytes to hold and given back between commands, so an idle connection holds no
+// block. A client's InBuffer reads its first bytes into a small array of its own: a typical
+// command fits there and takes no block at all.
+class BlockCache {
+ public:
+  static constexpr std::size_t block_size = 16 * 1024;
+  // Blocks kept per thread for reuse (4 MiB); more are freed.
+  static constexpr std::size_t max_cached = 256;
+
+  // A block of block_size bytes: a cached one if there is one.
+  static std::uint8_t* take();
+  static void give(std::uint8_t* block);
+  // Blocks cached on this thread, and blocks lent out by it (taken minus given): for tests and
+  // the bench.
+  static std::size_t cached();
+  static std::size_t lent();
+};
+
 class InBuffer {
  public:
-  explicit InBuffer(std::size_t initial = 16 * 1024) : initial_(initial) {}
-  protocol::Bytes data() const { return {buf_.data() + begin_, end_ - begin_}; }
-  std::uint8_t* mutable_data() { return buf_.data() + begin_; }
+  // Bytes a buffer holds without a block.
+  static constexpr std::size_t inline_size = 512;
+  // Where fill() puts the first bytes of an empty buffer: into the inline array (client
+  // commands, mostly small), or straight into a block (backend responses).
+  enum class First { inline_bytes, block };
+
+  explicit InBuffer(First first = First::block) : first_(first) {}
+  ~InBuffer() { free_storage(); }
+  InBuffer(const InBuffer&) = delete;
+  InBuffer& operator=(const InBuffer&) = delete;
+
+  protocol::Bytes data() const { return {buf_ + begin_, end_ - begin_}; }
+  std::uint8_t* mutable_data() { return buf_ + begin_; }
   std::size_t size() const { return end_ - begin_; }
   bool empty() const { return begin_ == end_; }
   void consume(std::size_t n);
   // Reads at least one more byte from `stream` (as many as are ready, up to the free space, and
   // at most `limit`).
   awaitable<error_code> fill(Stream& stream, std::size_t limit = SIZE_MAX);
-  // Releases memory after a large packet or response (the buffer grew past its initial size and
-  // is empty), so idle connections stay small.
-  void shrink();
+  // Between commands: gives the block (or a buffer grown for a large packet or response) back,
+  // keeping what is unread in the inline array if it fits there. Packet views die here.
+  void release();
   // Doubles the buffer, up to `max` bytes, if the last fill() took all the room it had: more
   // was probably waiting in the kernel.
   void grow_if_filled(std::size_t max);
   // Adds every byte read to `counter` (e.g. the client-bytes metric).
   void count_into(Counter* counter) { counter_ = counter; }
+  // The room the buffer has now: inline_size when it holds no block.
+  std::size_t capacity() const { return cap_; }
+  bool holds_block() const { return buf_ != inline_; }
 
  private:
-  std::vector<std::uint8_t> buf_;
+  // Moves the unread bytes into storage of `cap` bytes (a cached block for block_size).
+  void move_to(std::size_t cap);
+  void free_storage();
+
+  std::uint8_t* buf_ = inline_;
+  std::size_t cap_ = inline_size;
   std::size_t begin_ = 0;
   std::size_t end_ = 0;
-  std::size_t initial_;
   Counter* counter_ = nullptr;
+  First first_;
   bool last_fill_full_ = false;
+  std::uint8_t inline_[inline_size];
 };
 
 // Reads one whole packet (continuation frames joined into `scratch`). The packet's bytes stay

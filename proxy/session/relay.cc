@@ -35,7 +35,7 @@ Session::Session(tcp::socket socket, Runtime& runtime, Worker& worker)
       config_(runtime.config_snapshot()),
       id_(runtime.next_session_id.fetch_add(1, std::memory_order_relaxed)),
       client_(std::move(socket)),
-      client_in_(4096) {
+      client_in_(InBuffer::First::inline_bytes) {
   client_in_.count_into(&metrics().client_bytes_in);
 }
 
@@ -80,6 +80,24 @@ void Session::release_backend() {
   }
 }
 
+void Session::release_buffers() {
+  // While the client thinks, the session holds no read block, and no write or join buffer
+  // bigger than a typical command needs: an idle client costs its sockets and little else.
+  client_in_.release();
+  if (backend_) {
+    backend_->in.release();
+    if (backend_->scratch.capacity() > 0 && backend_->scratch.empty()) {
+      std::vector<std::uint8_t>().swap(backend_->scratch);
+    }
+  }
+  if (out_.capacity() > InBuffer::inline_size) {
+    std::vector<std::uint8_t>().swap(out_);
+  }
+  if (client_scratch_.capacity() > 0) {
+    std::vector<std::uint8_t>().swap(client_scratch_);
+  }
+}
+
 awaitable<bool> Session::write_client(std::vector<std::uint8_t>& bytes) {
   IoResult r = co_await client_.write_all(asio::buffer(bytes));
   bytes.clear();
@@ -105,7 +123,7 @@ awaitable<Session::Outcome> Session::command_loop() {
     if (runtime_.draining.load(std::memory_order_relaxed)) {
       co_return Outcome::close;
     }
-    client_in_.shrink();
+    release_buffers();
     Packet packet;
     error_code ec = co_await read_packet(client_, client_in_, config_->max_packet_size,
                                          client_scratch_, packet);
@@ -308,7 +326,7 @@ awaitable<Session::Outcome> Session::relay_response(Command cmd, std::size_t alr
   if (tracker_.status_known()) {
     status_ = tracker_.status();
   }
-  backend_->in.shrink();  // a buffer grown for a large response goes back to its initial size
+  backend_->in.release();  // no block held between commands, nor a buffer grown for a large one
   co_return Outcome::ok;
 }
 

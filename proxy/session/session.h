@@ -106,6 +106,8 @@ class Session final : public ClientPort {
     local_error(out_, seq, code, state, message);
   }
   void release_backend();
+  // Between commands: gives back read blocks and large write buffers (see relay.cc).
+  void release_buffers();
 
   Runtime& runtime_;
   Worker& worker_;
