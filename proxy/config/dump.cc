@@ -53,8 +53,11 @@ std::string dump_config(const Config& c) {
   out << YAML::Key << "trash-table-rules" << YAML::Value << YAML::Flow << o.trash_table_rules;
   out << YAML::Key << "meta-schema" << YAML::Value << o.meta_schema;
   out << YAML::Key << "dry-run" << YAML::Value << o.dry_run;
+  out << YAML::Key << "online-ddl-tombstone-ttl" << YAML::Value
+      << format_duration(std::chrono::duration_cast<std::chrono::milliseconds>(o.tombstone_ttl));
   out << YAML::Key << "listen" << YAML::Value << c.listen.str();
   out << YAML::Key << "admin" << YAML::Value << (c.admin_enabled ? c.admin.str() : "off");
+  out << YAML::Key << "admin-token-file" << YAML::Value << c.admin_token_file;
   out << YAML::Key << "workers" << YAML::Value << c.workers;
   out << YAML::Key << "max-connections" << YAML::Value << c.max_connections;
   out << YAML::Key << "max-packet-size" << YAML::Value << format_size(c.max_packet_size);

@@ -189,6 +189,11 @@ const Field field_table[] = {
      [](Config& c, Extra&, const Value& v) { c.online_ddl.meta_schema = v.non_empty_str(); }},
     {"dry-run", Kind::scalar,
      [](Config& c, Extra&, const Value& v) { c.online_ddl.dry_run = v.boolean(); }},
+    {"online-ddl-tombstone-ttl", Kind::scalar,
+     [](Config& c, Extra&, const Value& v) {
+       c.online_ddl.tombstone_ttl =
+           std::chrono::duration_cast<std::chrono::seconds>(v.duration(1000ms));
+     }},
     // Listeners and limits.
     {"listen", Kind::scalar, [](Config& c, Extra&, const Value& v) { c.listen = v.host_port(); }},
     {"admin", Kind::scalar,
@@ -201,6 +206,8 @@ const Field field_table[] = {
        c.admin = v.host_port();
        c.admin_enabled = true;
      }},
+    {"admin-token-file", Kind::scalar,
+     [](Config& c, Extra&, const Value& v) { c.admin_token_file = v.str(); }},
     {"workers", Kind::scalar,
      [](Config& c, Extra&, const Value& v) { c.workers = static_cast<unsigned>(v.uint(0, 1024)); }},
     {"max-connections", Kind::scalar,
