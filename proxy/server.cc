@@ -39,14 +39,16 @@ Server::Server(Config config)
   runtime_.pool_shared->apply(cfg->pool);
   if (cfg->online_ddl.enabled) {
     const std::string id = cfg->online_ddl.id.empty() ? cfg->online_ddl.name : cfg->online_ddl.id;
-    meta_ = std::make_shared<MetaStore>(control_, cfg->backend, runtime_.backend_tls,
-                                        cfg->online_ddl.meta_schema, cfg->online_ddl.name, id);
+    meta_ = std::make_shared<MetaStore>(
+        control_, cfg->backend, runtime_.backend_tls, cfg->online_ddl.meta_schema,
+        cfg->online_ddl.name, std::vector<std::string>{id}, cfg->online_ddl.tombstone_ttl);
     online_ddl_ = std::make_unique<OnlineDdlService>(make_rules(cfg->online_ddl), meta_,
                                                      cfg->online_ddl.dry_run);
     runtime_.online_ddl = online_ddl_.get();
   } else {
     meta_ = std::make_shared<MetaStore>(control_, cfg->backend, runtime_.backend_tls,
-                                        cfg->online_ddl.meta_schema, cfg->online_ddl.name, "");
+                                        cfg->online_ddl.meta_schema, cfg->online_ddl.name,
+                                        std::vector<std::string>{""});
   }
   unsigned n = cfg->workers != 0 ? cfg->workers : std::max(1u, std::thread::hardware_concurrency());
   for (unsigned i = 0; i < n; ++i) {

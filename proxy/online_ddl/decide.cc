@@ -26,23 +26,14 @@ awaitable<Plan> OnlineDdlService::plan_with_lookups(ClientPort& session, const S
     // answered OK without running the recorded DDLs, a drop_swap DROP would drop the real table.
     // Only statements that need no state (plan forward) may pass.
     if (!ready() && plan.verdict != Plan::Verdict::forward) {
-      Plan wait;
-      wait.verdict = Plan::Verdict::refuse;
-      wait.error_code = rules::Engine::refuse_error_code;
-      wait.sql_state = "HY000";
-      wait.error_message =
+      co_return refusal(
           "ghostgate: the online-DDL state is not loaded from the meta table yet (see /readyz); "
-          "retry the statement";
-      wait.reason = "state not loaded";
-      co_return wait;
+          "retry the statement",
+          "state not loaded");
     }
     if (plan.verdict != Plan::Verdict::need_lookup || round == 3) {
       if (plan.verdict == Plan::Verdict::need_lookup) {
-        plan = Plan{};
-        plan.verdict = Plan::Verdict::refuse;
-        plan.error_code = rules::Engine::refuse_error_code;
-        plan.sql_state = "HY000";
-        plan.error_message = "ghostgate: cannot tell whether a table is a tool's helper";
+        plan = refusal("ghostgate: cannot tell whether a table is a tool's helper");
       }
       co_return plan;
     }

@@ -74,6 +74,16 @@ std::string describe_tables(const Statement& s, std::string_view db) {
   return out;
 }
 
+rules::Plan refusal(std::string message, std::string_view reason) {
+  rules::Plan plan;
+  plan.verdict = rules::Plan::Verdict::refuse;
+  plan.error_code = rules::Engine::refuse_error_code;
+  plan.sql_state = "HY000";
+  plan.error_message = std::move(message);
+  plan.reason = reason;
+  return plan;
+}
+
 awaitable<std::optional<std::string>> failpoint_at(const char* name) {
   std::optional<failpoint::Action> fp = failpoint::evaluate(name);
   if (!fp) {
@@ -223,6 +233,29 @@ awaitable<std::optional<std::string>> OnlineDdlService::persist(
   QualifiedName name = ghost;
   std::optional<std::string> err = co_await meta_->remove(std::move(name));
   co_return err;
+}
+
+awaitable<std::optional<std::string>> OnlineDdlService::refresh(QualifiedName ghost) {
+  std::optional<StoredRecord> stored;
+  if (auto err = co_await meta_->load_one(ghost, stored)) {
+    co_return err;
+  }
+  std::lock_guard lock(mutex_);
+  if (stored) {
+    if (stored->mark) {
+      marks_[ghost] = *stored->mark;
+    } else {
+      marks_.erase(ghost);
+    }
+    since_.emplace(ghost, std::chrono::system_clock::now());
+    engine_->restore(ghost, std::move(stored->record));
+  } else {
+    marks_.erase(ghost);
+    since_.erase(ghost);
+    engine_->restore(ghost, std::nullopt);
+  }
+  metrics().online_ddl_pending.set(static_cast<std::int64_t>(engine_->snapshot().size()));
+  co_return std::nullopt;
 }
 
 bool OnlineDdlService::already_recorded(const Step& step) const {

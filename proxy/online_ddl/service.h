@@ -20,6 +20,15 @@
 //   between-cutover-ddls     a cut-over DDL ran and its progress is persisted, more follow
 //   before-meta-clear        every cut-over DDL ran, the meta row not yet deleted
 //   after-meta-clear         the meta row deleted, the client's OK not yet sent
+//   claim-taken              a statement holds its ghosts' claims, their state not yet re-read
+//   tombstone-written        a cut-over's tombstone written, its meta row not yet deleted
+//
+// One truth in the backend (design.md, "Several instances"): a statement whose plan changes a
+// ghost's state (record, forget, defer_drop, cut-over) first takes the ghost in this process
+// (busy_ghosts_), then its claim in the backend (MetaStore::claim), re-reads the ghost's row
+// there into the engine (memory is a cache), plans again and only then acts. A completed cut-over
+// leaves a tombstone; a cut-over with neither a record nor a tombstone is refused (no silent
+// cut-over). Forwarded statements never get here: no claim, no meta query on the hot path.
 
 #include <atomic>
 #include <chrono>
@@ -78,7 +87,8 @@ class OnlineDdlService {
 
   struct Counters {
     std::atomic<std::uint64_t> suppressed{0}, recorded{0}, refused{0}, cutovers{0},
-        cutover_failures{0}, forgotten{0};
+        cutover_failures{0}, forgotten{0}, claims{0}, tombstone_answers{0},
+        refused_unseen_cutovers{0};
   };
   const Counters& counters() const { return counters_; }
 
@@ -101,6 +111,15 @@ class OnlineDdlService {
   awaitable<rules::Plan> plan_with_lookups(ClientPort& session, const rules::Statement& stmt,
                                            std::string_view db);
   awaitable<std::optional<std::string>> apply_state_step(const rules::Step& step);
+  // The ERR text for a cut-over whose DDL was never seen (README, "Online DDL operations").
+  std::string unseen_cutover_message(const rules::QualifiedName& ghost,
+                                     const rules::QualifiedName& target) const;
+  // Re-reads one ghost's meta row from the backend into the engine (under its claim).
+  awaitable<std::optional<std::string>> refresh(rules::QualifiedName ghost);
+  // Carries out a plan whose ghosts this statement holds (run_statement took them).
+  awaitable<StatementResult> run_claimed(ClientPort& session, const rules::Statement& stmt,
+                                         std::string_view db, bool more_follow, std::uint8_t& seq,
+                                         std::vector<std::uint8_t>& out, const rules::Plan& plan);
   // dry-run: judges a statement that is forwarded anyway, from the state a real run would have
   // by now, applies the plan's state changes to the in-memory engine only (no meta table, no
   // backend SQL) and logs what a real run would do.
@@ -135,6 +154,9 @@ class OnlineDdlService {
   // Ghosts whose state a statement is changing right now (run_statement serializes per ghost).
   std::set<rules::QualifiedName> busy_ghosts_;
   Counters counters_;
+  // How long a statement waits for another instance's claim on the same ghost (a cut-over DDL
+  // may run that long there).
+  static constexpr std::chrono::seconds claim_timeout{300};
 };
 
 }  // namespace ghostgate::proxy
