@@ -1,6 +1,8 @@
 #include "proxy/server.h"
 
 #include <csignal>
+#include <fstream>
+#include <sstream>
 
 #include "protocol/packets.h"
 #include "proxy/net/tls.h"
@@ -122,7 +124,17 @@ int Server::run() {
     };
     if (online_ddl_) {
       callbacks.online_ddl = [this] { return online_ddl_->state_json(); };
+      callbacks.online_ddl_action = [this](std::string method, std::string path, std::string body,
+                                           std::string peer) {
+        return online_ddl_action(std::move(method), std::move(path), std::move(body),
+                                 std::move(peer));
+      };
     }
+    read_admin_token(*cfg);
+    callbacks.token = [this] {
+      std::lock_guard lock(admin_token_mutex_);
+      return admin_token_;
+    };
     admin_ = std::make_unique<AdminServer>(control_, cfg->admin, callbacks);
     admin_->start();
   }
@@ -276,6 +288,34 @@ awaitable<void> Server::drain() {
   control_.stop();
 }
 
+void Server::read_admin_token(const Config& config) {
+  std::string token;
+  if (!config.admin_token_file.empty()) {
+    std::ifstream in(config.admin_token_file);
+    std::stringstream text;
+    text << in.rdbuf();
+    token = text.str();
+    const auto end = token.find_last_not_of(" \t\r\n");
+    token.resize(end == std::string::npos ? 0 : end + 1);
+    token.erase(0, std::min(token.size(), token.find_first_not_of(" \t\r\n")));
+    if (token.empty()) {
+      log_warn(no_conn,
+               "admin-token-file {}: unreadable or empty; mutating admin calls are refused",
+               config.admin_token_file);
+    }
+  }
+  std::lock_guard lock(admin_token_mutex_);
+  admin_token_ = std::move(token);
+}
+
+awaitable<std::pair<int, std::string>> Server::online_ddl_action(std::string method,
+                                                                 std::string path, std::string body,
+                                                                 std::string peer) {
+  OnlineDdlService::ActionResult r = co_await online_ddl_->operator_action(
+      std::move(method), std::move(path), std::move(body), std::move(peer));
+  co_return std::pair<int, std::string>{r.status, std::move(r.body)};
+}
+
 void Server::reload() {
   const auto current = runtime_.config_snapshot();
   try {
@@ -289,6 +329,7 @@ void Server::reload() {
     if (online_ddl_ && rules) {
       online_ddl_->replace_rules(std::move(*rules));
     }
+    read_admin_token(fresh);
     if (fresh.listen.str() != current->listen.str() || fresh.workers != current->workers ||
         fresh.backend.address.str() != current->backend.address.str()) {
       log_warn(no_conn, "reload: listen, workers and backend.address changes need a restart");

@@ -8,6 +8,7 @@
 #include "protocol/constants.h"
 #include "proxy/observe/log.h"
 #include "proxy/observe/metrics.h"
+#include "proxy/online_ddl/in_flight.h"
 #include "proxy/online_ddl/service.h"
 #include "proxy/online_ddl/service_internal.h"
 
@@ -52,6 +53,35 @@ awaitable<std::optional<std::string>> OnlineDdlService::run_cutover_sql(ClientPo
     }
     if (const rules::GhostRecord* r = engine_->find(progress.ghost)) {
       record = *r;
+    }
+  }
+  if (mark && mark->index == index && mark->before == before) {
+    // An earlier attempt marked this DDL and the definition is unchanged: it may never have run,
+    // or still be running in the backend (its connection gone with a crashed instance). Wait for
+    // a running copy to finish rather than run it beside it (it would fail, e.g. "Duplicate
+    // column name", or run twice).
+    std::optional<std::string> err = co_await wait_in_flight(session, ddl);
+    if (err) {
+      error_code = protocol::er::unknown_error;
+      sql_state = "HY000";
+      co_return err;
+    }
+    std::string again_sql = "SHOW CREATE TABLE " + rules::quote_name(ddl.target);
+    QueryResult again = co_await session.backend_query(std::move(again_sql));
+    if (again.error) {
+      error_code = again.error->code;
+      sql_state = again.error->sql_state;
+      co_return again.error->message;
+    }
+    const std::string now = definition_fingerprint(again.rows.empty() || again.rows[0].size() < 2
+                                                       ? std::string()
+                                                       : again.rows[0][1].value_or(""));
+    if (now != before) {
+      log_info(session.id(),
+               "online-ddl: cut-over DDL {} of {} was still running from an earlier attempt "
+               "and has completed; not running it again",
+               index + 1, rules::quote_name(progress.ghost));
+      co_return std::nullopt;
     }
   }
   if (mark && mark->index == index && mark->before != before) {
@@ -128,6 +158,43 @@ std::string OnlineDdlService::unseen_cutover_message(const QualifiedName& ghost,
          "/ddls with the DDLs to run, or POST /online-ddl/ghost/" + g +
          "/applied if they were applied by hand, on ghostgate's admin address; then resend this "
          "statement (README, \"Online DDL operations\")";
+}
+
+awaitable<std::optional<std::string>> OnlineDdlService::wait_in_flight(ClientPort& session,
+                                                                       const Step& ddl) {
+  const auto deadline = std::chrono::steady_clock::now() + in_flight_timeout;
+  bool logged = false;
+  for (;;) {
+    const InFlightQuery q = in_flight_query(meta_->server_version(), ddl.target, ddl.sql);
+    std::string sql = q.sql;
+    QueryResult r = co_await session.backend_query(std::move(sql));
+    if (r.error) {
+      co_return "ghostgate: cannot check whether the cut-over DDL is still running in the "
+                "backend: " +
+          r.error->message;
+    }
+    if (count_in_flight(q, r.columns, r.rows, ddl.sql) == 0) {
+      co_return std::nullopt;
+    }
+    if (!logged) {
+      logged = true;
+      log_info(session.id(),
+               "online-ddl: the cut-over DDL on {} is still running in the backend from an "
+               "earlier attempt; waiting for it (up to {} s)",
+               rules::quote_name(ddl.target), in_flight_timeout.count());
+    }
+    if (std::chrono::steady_clock::now() > deadline) {
+      co_return "ghostgate: the cut-over DDL on " + rules::quote_name(ddl.target) +
+          " from an earlier attempt is still running in the backend after " +
+          std::to_string(in_flight_timeout.count()) +
+          " s; resend the statement once it has finished (" +
+          (q.tidb ? "ADMIN SHOW DDL JOBS" : "SHOW PROCESSLIST") + ")";
+    }
+    asio::steady_timer timer(co_await asio::this_coro::executor);
+    timer.expires_after(std::chrono::milliseconds(250));
+    error_code ec;
+    co_await timer.async_wait(redirect(ec));
+  }
 }
 
 awaitable<OnlineDdlService::StatementResult> OnlineDdlService::run_statement(

@@ -178,6 +178,9 @@ bool OnlineDdlService::quick_forward(std::string_view sql, std::string_view curr
 }
 
 awaitable<bool> OnlineDdlService::load() {
+  if (ready()) {
+    co_return true;  // loaded meanwhile on demand (load_on_demand)
+  }
   // A slow or failing meta table at start-up (tests: statements must wait for the state).
   if (std::optional<std::string> fp = co_await failpoint_at("meta-load")) {
     log_warn(no_conn, "online-ddl: cannot load meta table {}: {}", meta_->table(), *fp);
@@ -188,7 +191,8 @@ awaitable<bool> OnlineDdlService::load() {
     co_return false;
   }
   std::vector<StoredRecord> stored;
-  if (auto err = co_await meta_->load(stored)) {
+  std::vector<ForeignRow> foreign;
+  if (auto err = co_await meta_->load(stored, &foreign)) {
     log_warn(no_conn, "online-ddl: cannot load meta table {}: {}", meta_->table(), *err);
     co_return false;
   }
@@ -208,6 +212,16 @@ awaitable<bool> OnlineDdlService::load() {
   }
   log_info(no_conn, "online-ddl: {} pending migration(s) loaded from {}", records.size(),
            meta_->table());
+  for (const ForeignRow& f : foreign) {
+    log_warn(no_conn,
+             "online-ddl: {} holds a migration of {} under id '{}', not this instance's: shown "
+             "as foreign in /online-ddl, never acted on",
+             meta_->table(), rules::quote_name(f.ghost), f.id);
+  }
+  {
+    std::lock_guard lock(mutex_);
+    foreign_ = std::move(foreign);
+  }
   ready_.store(true, std::memory_order_release);
   co_return true;
 }
@@ -334,7 +348,25 @@ std::string OnlineDdlService::state_json() const {
     }
     j.push_back(std::move(item));
   }
-  return nlohmann::json{{"ready", ready()}, {"dry_run", dry_run_}, {"pending", j}}.dump(2);
+  nlohmann::json foreign = nlohmann::json::array();
+  for (const ForeignRow& f : foreign_) {
+    foreign.push_back(
+        {{"id", f.id}, {"ghost", {{"schema", f.ghost.schema}, {"table", f.ghost.table}}}});
+  }
+  nlohmann::json actions = nlohmann::json::array();
+  for (const OperatorAction& a : actions_) {
+    actions.push_back(
+        {{"unix",
+          std::chrono::duration_cast<std::chrono::seconds>(a.when.time_since_epoch()).count()},
+         {"peer", a.peer},
+         {"request", a.request},
+         {"ghost", a.ghost},
+         {"result", a.result},
+         {"ddls", a.ddls}});
+  }
+  return nlohmann::json{{"ready", ready()}, {"dry_run", dry_run_}, {"ids", meta_->ids()},
+                        {"pending", j},     {"foreign", foreign},  {"operator_actions", actions}}
+      .dump(2);
 }
 
 }  // namespace ghostgate::proxy

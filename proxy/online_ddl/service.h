@@ -33,6 +33,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <deque>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -78,6 +79,17 @@ class OnlineDdlService {
   // A COM_STMT_PREPARE: the parameter count when ghostgate answers it itself, else nullopt.
   awaitable<std::optional<std::uint16_t>> on_prepare(ClientPort& session, std::string sql);
 
+  // An operator's action from the admin endpoint (token already checked), README "Online DDL
+  // operations":  POST /online-ddl/ghost/<schema>.<table>/ddls  (body: JSON list of DDLs on the
+  // ghost, run at the next cut-over), POST .../applied (the next cut-over runs none), DELETE
+  // /online-ddl/ghost/<schema>.<table> (forget). `peer` is who asked, for the log and the list.
+  struct ActionResult {
+    int status = 200;
+    std::string body;
+  };
+  awaitable<ActionResult> operator_action(std::string method, std::string path, std::string body,
+                                          std::string peer);
+
   // SIGHUP: new rules take effect on the next statement; the recorded state is kept.
   void replace_rules(rules::TableRules rules);
 
@@ -114,6 +126,11 @@ class OnlineDdlService {
   // The ERR text for a cut-over whose DDL was never seen (README, "Online DDL operations").
   std::string unseen_cutover_message(const rules::QualifiedName& ghost,
                                      const rules::QualifiedName& target) const;
+  // Waits until no copy of a cut-over DDL runs in the backend (in_flight.h); error text after
+  // in_flight_timeout.
+  awaitable<std::optional<std::string>> wait_in_flight(ClientPort& session, const rules::Step& ddl);
+  // Loads the state now (not on the start-up retry timer) and waits for it, up to load_wait.
+  awaitable<bool> load_on_demand();
   // Re-reads one ghost's meta row from the backend into the engine (under its claim).
   awaitable<std::optional<std::string>> refresh(rules::QualifiedName ghost);
   // Carries out a plan whose ghosts this statement holds (run_statement took them).
@@ -154,9 +171,21 @@ class OnlineDdlService {
   // Ghosts whose state a statement is changing right now (run_statement serializes per ghost).
   std::set<rules::QualifiedName> busy_ghosts_;
   Counters counters_;
+  struct OperatorAction {
+    std::chrono::system_clock::time_point when;
+    std::string peer, request, ghost, result;
+    std::vector<std::string> ddls;
+  };
+  std::deque<OperatorAction> actions_;  // the last 50; guarded by mutex_
+  std::vector<ForeignRow> foreign_;     // meta rows of other ids (start-up); guarded by mutex_
   // How long a statement waits for another instance's claim on the same ghost (a cut-over DDL
   // may run that long there).
   static constexpr std::chrono::seconds claim_timeout{300};
+  // How long a statement that needs the state waits for it to load.
+  static constexpr std::chrono::seconds load_wait{10};
+  std::atomic<bool> loading_{false};
+  // How long a cut-over waits for an earlier attempt's DDL still running in the backend.
+  static constexpr std::chrono::seconds in_flight_timeout{3600};
 };
 
 }  // namespace ghostgate::proxy

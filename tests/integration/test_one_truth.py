@@ -19,7 +19,8 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness  # noqa: E402
 import pymysql  # noqa: E402
-from test_traces import Traces, parse_trace, traces_dir  # noqa: E402
+import test_traces  # noqa: E402  (its helpers; importing the class would run its tests)
+from test_traces import parse_trace, traces_dir  # noqa: E402
 
 META = "dm_meta.ghostgate_it_onlineddl"
 
@@ -132,13 +133,16 @@ class OneTruth(harness.TestCase):
 
     # test_traces' helpers read self.standin and self.target.gate
     def load_before(self, name):
-        Traces.load_before(self, name)
+        test_traces.Traces.load_before(self, name)
         self.standin.query("DROP DATABASE IF EXISTS one")
         self.standin.query("CREATE DATABASE one")
 
-    def check_downstream(self, name):
-        self.target = harness.Target(self.standin, self.b if self.b.alive() else self.a)
-        Traces.check_downstream(self, name)
+    def check_downstream(self, name, gate=None):
+        # The instance that ran the cut-over (another's /online-ddl is a cache until it next
+        # touches that ghost).
+        gate = gate or (self.b if self.b.alive() else self.a)
+        self.target = harness.Target(self.standin, gate)
+        test_traces.Traces.check_downstream(self, name)
         self.assertEqual(self.standin.query(f"SELECT COUNT(*) FROM {META}")[0][0], 0,
                          f"{name}: meta table not empty")
 
@@ -216,14 +220,19 @@ class OneTruth(harness.TestCase):
     def test_late_start_refused_then_resolved_by_the_operator(self):
         name = "ghost-atomic"
         statements = self.trace(name)
-        alter = next(i for i, s in enumerate(statements)
-                     if head(s) == "ALTER" and "_gho" in s)
+        alters = [i for i, s in enumerate(statements) if head(s) == "ALTER" and "_gho" in s]
+        alter = alters[-1]  # gh-ost's ADD COLUMN, then its AUTO_INCREMENT: both missed
         rename = next(i for i, s in enumerate(statements) if head(s) == "RENAME")
         self.load_before(name)
         before = self.columns("t", "test")
+        # Before the ghost's last ALTER, rows reached the backend without ghostgate (a dump, a
+        # replicator writing directly); gh-ost's own statements of that time never reached it.
+        direct = Replayer()
+        direct.attach(self.standin)
+        direct.run([s for s in statements[:alter + 1] if "_t_gh" not in s and "_t_del" not in s])
+        direct.close()
         rep = Replayer()
         rep.attach(self.a)
-        # The replicator starts after the ghost's ALTER: it never reaches ghostgate.
         rep.run([s for s in statements[:alter + 1] if head(s) in ("USE", "SET")])
         rep.run(statements[alter + 1:rename])
         with self.assertRaises(pymysql.MySQLError) as refused:
@@ -236,12 +245,13 @@ class OneTruth(harness.TestCase):
         self.assertEqual(self.columns("t", "test"), before)  # nothing ran
         # The operator supplies the DDL; the resend runs it.
         status, body = admin(self.b, "POST", "/online-ddl/ghost/test._t_gho/ddls",
-                             json.dumps([statements[alter]]), token=self.token)
+                             json.dumps([statements[i] for i in alters]), token=self.token)
         self.assertEqual(status, 200, body)
         rep.run(statements[rename:])
         rep.close()
-        self.check_downstream(name)
-        self.assertIn("ddls", admin(self.a, "GET", "/online-ddl")[1])  # the action is listed
+        self.check_downstream(name, self.a)
+        self.assertIn("POST /online-ddl/ghost/test._t_gho/ddls",
+                      admin(self.b, "GET", "/online-ddl")[1])  # the action is listed
 
     def test_resend_of_completed_cutover_answered_from_tombstone(self):
         self.load_before("ghost-atomic")
@@ -261,6 +271,120 @@ class OneTruth(harness.TestCase):
         self.assertEqual(refused.exception.args[0], 1105)
         self.assertEqual(self.columns("tomb"), ["id", "v", "added"])
 
+
+    # ---- a cut-over DDL still running when the resend arrives
+
+    def test_crash_during_long_cutover_ddl(self):
+        """A's cut-over ALTER waits on a metadata lock held by a test session; A is killed; the
+        resend through B waits for the ALTER still queued in the backend instead of running it a
+        second time (which would fail: Duplicate column name)."""
+        self.load_before("ghost-atomic")
+        self.record_through(self.a, "slow", "added")
+        holder = self.standin.connect(database="one")
+        with holder.cursor() as cur:
+            cur.execute("BEGIN")
+            cur.execute("SELECT COUNT(*) FROM slow")
+        first = {}
+
+        def cutover_through_a():
+            try:
+                conn = self.a.connect(database="one", autocommit=True)
+                with conn.cursor() as cur:
+                    cur.execute("RENAME TABLE slow TO _slow_del, _slow_gho TO slow")
+                first["a"] = "ok"
+            except Exception as e:  # A is killed under it
+                first["a"] = repr(e)
+
+        t = threading.Thread(target=cutover_through_a)
+        t.start()
+        harness.wait_until(lambda: self.standin.query(
+            "SELECT COUNT(*) FROM information_schema.PROCESSLIST "
+            "WHERE INFO LIKE 'ALTER TABLE `one`.`slow`%'")[0][0], 20, what="the ALTER waiting")
+        self.a.kill()
+        t.join(30)
+        resent = {}
+
+        def resend_through_b():
+            try:
+                conn = self.b.connect(database="one", autocommit=True)
+                with conn.cursor() as cur:
+                    cur.execute("RENAME TABLE slow TO _slow_del, _slow_gho TO slow")
+                resent["b"] = "ok"
+            except pymysql.MySQLError as e:
+                resent["b"] = repr(e)
+
+        t = threading.Thread(target=resend_through_b)
+        t.start()
+        t.join(2)  # the resend is waiting for the first ALTER
+        holder.rollback()
+        holder.close()
+        t.join(60)
+        self.assertEqual(resent, {"b": "ok"})
+        self.assertEqual(self.columns("slow"), ["id", "v", "added"])
+        self.assertEqual(self.standin.query(f"SELECT COUNT(*) FROM {META}")[0][0], 0)
+
+    # ---- the admin actions
+
+    def test_mutating_admin_calls_need_the_token(self):
+        path = "/online-ddl/ghost/one._nothing_gho"
+        for token in (None, "wrong", self.token + "x"):
+            status, body = admin(self.a, "DELETE", path, token=token)
+            self.assertEqual(status, 401, body)
+        bare = harness.Ghostgate(self.standin, name="notoken").start()
+        try:
+            status, body = admin(bare, "DELETE", path, token=self.token)
+            self.assertEqual(status, 403, body)
+            self.assertIn("admin-token-file", body)
+        finally:
+            bare.stop()
+        status, body = admin(self.a, "DELETE", path, token=self.token)
+        self.assertEqual(status, 200, body)
+        state = json.loads(admin(self.a, "GET", "/online-ddl")[1])
+        self.assertTrue(any(a["ghost"] == "`one`.`_nothing_gho`" for a in state["operator_actions"]))
+        for g in (self.a, self.b, bare):
+            self.assertNotIn(self.token, g.logs(100000))
+
+    # ---- start before the backend, catalog freshness
+
+    def test_started_before_its_backend(self):
+        standin = harness.Standin(name="later").start()
+        standin.stop()
+        gate = harness.Ghostgate(standin, name="early")
+        gate.wait_ready = False
+        gate.start()
+        try:
+            standin.start()
+            conn = gate.connect(autocommit=True)
+            with conn.cursor() as cur:
+                cur.execute("CREATE DATABASE IF NOT EXISTS one")
+                cur.execute("CREATE TABLE IF NOT EXISTS one.early (id INT PRIMARY KEY)")
+                cur.execute("CREATE TABLE one._early_gho LIKE one.early")  # needs the state
+                cur.execute("ALTER TABLE one._early_gho ADD COLUMN added INT")
+                cur.execute("RENAME TABLE one.early TO one._early_del, one._early_gho TO one.early")
+            conn.close()
+            self.assertEqual([r[0] for r in standin.query(
+                "SELECT COLUMN_NAME FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = 'one' "
+                "AND TABLE_NAME = 'early' ORDER BY ORDINAL_POSITION")], ["id", "added"])
+        finally:
+            gate.stop()
+            standin.stop()
+
+    def test_catalog_freshness(self):
+        """A helper-looking table dropped on the backend behind ghostgate's back (a DBA, another
+        instance): the next ghost CREATE of that name is judged on the backend's catalog, not on
+        a cache up to 60 s old that still says the name is a real table."""
+        self.load_before("ghost-atomic")
+        self.standin.query("CREATE TABLE fresh (id INT PRIMARY KEY)", "one")
+        self.standin.query("CREATE TABLE _fresh_gho (id INT PRIMARY KEY)", "one")
+        conn = self.a.connect(database="one", autocommit=True)
+        with conn.cursor() as cur:
+            cur.execute("INSERT INTO _fresh_gho VALUES (1)")  # a real table: forwarded, cached
+            self.standin.query("DROP TABLE _fresh_gho", "one")  # behind ghostgate's back
+            cur.execute("CREATE TABLE _fresh_gho LIKE fresh")  # gh-ost starts: a ghost
+        conn.close()
+        self.assertEqual(self.standin.query(
+            "SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = 'one' "
+            "AND TABLE_NAME = '_fresh_gho'")[0][0], 0, "the ghost's CREATE was forwarded")
 
 if __name__ == "__main__":
     harness.main(ghostgate_only=True)
