@@ -96,6 +96,22 @@ def admin(gate, method, path, body=None, token=None):
         return e.code, e.read().decode()
 
 
+def run_into(gate, sql, results, barrier=None):
+    """Runs `sql` through `gate` (a thread's body): results[gate.name] = "ok" or the error."""
+    try:
+        conn = gate.connect(database="one", autocommit=True)
+        try:
+            if barrier:
+                barrier.wait()
+            with conn.cursor() as cur:
+                cur.execute(sql)
+            results[gate.name] = "ok"
+        finally:
+            conn.close()
+    except Exception as e:  # noqa: BLE001 - also a connection killed under it
+        results[gate.name] = repr(e)
+
+
 class OneTruth(harness.TestCase):
     @classmethod
     def setUpClass(cls):
@@ -193,20 +209,9 @@ class OneTruth(harness.TestCase):
         self.b.start()
         barrier = threading.Barrier(2)
         results = {}
-
-        def cutover(gate):
-            conn = gate.connect(database="one", autocommit=True)
-            try:
-                barrier.wait()
-                with conn.cursor() as cur:
-                    cur.execute("RENAME TABLE pair TO _pair_del, _pair_gho TO pair")
-                results[gate.name] = "ok"
-            except pymysql.MySQLError as e:
-                results[gate.name] = repr(e)
-            finally:
-                conn.close()
-
-        threads = [threading.Thread(target=cutover, args=(g,)) for g in (self.a, self.b)]
+        rename = "RENAME TABLE pair TO _pair_del, _pair_gho TO pair"
+        threads = [threading.Thread(target=run_into, args=(g, rename, results, barrier))
+                   for g in (self.a, self.b)]
         for t in threads:
             t.start()
         for t in threads:
@@ -271,7 +276,6 @@ class OneTruth(harness.TestCase):
         self.assertEqual(refused.exception.args[0], 1105)
         self.assertEqual(self.columns("tomb"), ["id", "v", "added"])
 
-
     # ---- a cut-over DDL still running when the resend arrives
 
     def test_crash_during_long_cutover_ddl(self):
@@ -284,42 +288,22 @@ class OneTruth(harness.TestCase):
         with holder.cursor() as cur:
             cur.execute("BEGIN")
             cur.execute("SELECT COUNT(*) FROM slow")
-        first = {}
-
-        def cutover_through_a():
-            try:
-                conn = self.a.connect(database="one", autocommit=True)
-                with conn.cursor() as cur:
-                    cur.execute("RENAME TABLE slow TO _slow_del, _slow_gho TO slow")
-                first["a"] = "ok"
-            except Exception as e:  # A is killed under it
-                first["a"] = repr(e)
-
-        t = threading.Thread(target=cutover_through_a)
+        results = {}
+        rename = "RENAME TABLE slow TO _slow_del, _slow_gho TO slow"
+        t = threading.Thread(target=run_into, args=(self.a, rename, results))
         t.start()
         harness.wait_until(lambda: self.standin.query(
             "SELECT COUNT(*) FROM information_schema.PROCESSLIST "
             "WHERE INFO LIKE 'ALTER TABLE `one`.`slow`%'")[0][0], 20, what="the ALTER waiting")
-        self.a.kill()
+        self.a.kill()  # A's RENAME never gets an answer
         t.join(30)
-        resent = {}
-
-        def resend_through_b():
-            try:
-                conn = self.b.connect(database="one", autocommit=True)
-                with conn.cursor() as cur:
-                    cur.execute("RENAME TABLE slow TO _slow_del, _slow_gho TO slow")
-                resent["b"] = "ok"
-            except pymysql.MySQLError as e:
-                resent["b"] = repr(e)
-
-        t = threading.Thread(target=resend_through_b)
+        t = threading.Thread(target=run_into, args=(self.b, rename, results))
         t.start()
         t.join(2)  # the resend is waiting for the first ALTER
         holder.rollback()
         holder.close()
         t.join(60)
-        self.assertEqual(resent, {"b": "ok"})
+        self.assertEqual(results["b"], "ok")
         self.assertEqual(self.columns("slow"), ["id", "v", "added"])
         self.assertEqual(self.standin.query(f"SELECT COUNT(*) FROM {META}")[0][0], 0)
 
