@@ -171,9 +171,11 @@ def soak(args):
                                 for st in unit:
                                     cur.execute(st)
                             break
-                        except pymysql.err.OperationalError as e:
-                            if e.args[0] < 2000:  # a server's ERR: a real failure
-                                failures.append(f"{name}: {e.args}")
+                        except pymysql.err.MySQLError as e:
+                            if e.args and isinstance(e.args[0], int) and e.args[0] < 2000:
+                                # a server's ERR: a real failure
+                                failures.append(f"{name}: {e.args} on {st[:200]!r} "
+                                                f"(via {g.name}, resends so far {retries})")
                                 break
                             retries += 1
                             conn = None

@@ -65,6 +65,17 @@ awaitable<Plan> OnlineDdlService::plan_with_lookups(ClientPort& session, const S
                                                     std::string_view db) {
   FreshCatalog fresh;
   const bool use_fresh = !dry_run_ && needs_fresh_catalog(stmt.kind);
+  // A DROP or RENAME of a real table is judged by the pending ghosts of that real table (pt-osc
+  // drop_swap, gh-ost two-step rollback), which another instance may have recorded: re-read
+  // them first. DDL only, and rare; row changes never get here.
+  if (!dry_run_ && ready() &&
+      (stmt.kind == rules::StatementKind::drop_table ||
+       stmt.kind == rules::StatementKind::rename_table)) {
+    if (auto err = co_await refresh_all()) {
+      co_return refusal("ghostgate: cannot read the online-DDL state from the meta table: " + *err +
+                        "; retry the statement");
+    }
+  }
   bool demanded = false;
   for (int round = 0;; ++round) {
     Plan plan;

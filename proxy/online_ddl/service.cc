@@ -272,6 +272,38 @@ awaitable<std::optional<std::string>> OnlineDdlService::refresh(QualifiedName gh
   co_return std::nullopt;
 }
 
+awaitable<std::optional<std::string>> OnlineDdlService::refresh_all() {
+  std::vector<StoredRecord> stored;
+  if (auto err = co_await meta_->load(stored)) {
+    co_return err;
+  }
+  std::lock_guard lock(mutex_);
+  std::set<QualifiedName> seen;
+  for (StoredRecord& s : stored) {
+    const QualifiedName ghost = s.record.ghost;
+    seen.insert(ghost);
+    if (busy_ghosts_.count(ghost) != 0) {
+      continue;
+    }
+    if (s.mark) {
+      marks_[ghost] = *s.mark;
+    } else {
+      marks_.erase(ghost);
+    }
+    since_.emplace(ghost, std::chrono::system_clock::now());
+    engine_->restore(ghost, std::move(s.record));
+  }
+  for (const rules::GhostRecord& r : engine_->snapshot()) {
+    if (seen.count(r.ghost) == 0 && busy_ghosts_.count(r.ghost) == 0) {
+      marks_.erase(r.ghost);
+      since_.erase(r.ghost);
+      engine_->restore(r.ghost, std::nullopt);
+    }
+  }
+  metrics().online_ddl_pending.set(static_cast<std::int64_t>(engine_->snapshot().size()));
+  co_return std::nullopt;
+}
+
 bool OnlineDdlService::already_recorded(const Step& step) const {
   std::lock_guard lock(mutex_);
   const rules::GhostRecord* r = engine_->find(step.ghost);

@@ -129,6 +129,9 @@ class OnlineDdlService {
   // Waits until no copy of a cut-over DDL runs in the backend (in_flight.h); error text after
   // in_flight_timeout.
   awaitable<std::optional<std::string>> wait_in_flight(ClientPort& session, const rules::Step& ddl);
+  // Re-reads every owned row from the backend into the engine (ghosts a statement of this
+  // process is changing right now excepted: they are re-read under their claim).
+  awaitable<std::optional<std::string>> refresh_all();
   // Loads the state now (not on the start-up retry timer) and waits for it, up to load_wait.
   awaitable<bool> load_on_demand();
   // Re-reads one ghost's meta row from the backend into the engine (under its claim).
