@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <csignal>
+#include <fstream>
+#include <sstream>
 
 #include "protocol/packets.h"
 #include "proxy/net/tls.h"
@@ -39,16 +41,17 @@ Server::Server(Config config)
   runtime_.backend_tls = make_backend_tls_context(cfg->backend);
   runtime_.pool_shared->apply(cfg->pool);
   if (cfg->online_ddl.enabled) {
-    const std::string id = cfg->online_ddl.id.empty() ? cfg->online_ddl.name : cfg->online_ddl.id;
     meta_ = std::make_shared<MetaStore>(control_, cfg->backend, runtime_.backend_tls,
-                                        cfg->online_ddl.meta_schema, cfg->online_ddl.name, id);
+                                        cfg->online_ddl.meta_schema, cfg->online_ddl.name,
+                                        cfg->online_ddl.ids, cfg->online_ddl.tombstone_ttl);
     online_ddl_ = std::make_unique<OnlineDdlService>(make_rules(cfg->online_ddl), meta_,
                                                      cfg->online_ddl.dry_run);
     runtime_.online_ddl = online_ddl_.get();
     runtime_.online_ddl_on.store(true);
   } else {
     meta_ = std::make_shared<MetaStore>(control_, cfg->backend, runtime_.backend_tls,
-                                        cfg->online_ddl.meta_schema, cfg->online_ddl.name, "");
+                                        cfg->online_ddl.meta_schema, cfg->online_ddl.name,
+                                        std::vector<std::string>{""});
   }
   unsigned n = cfg->workers != 0 ? cfg->workers : std::max(1u, std::thread::hardware_concurrency());
   for (unsigned i = 0; i < n; ++i) {
@@ -157,7 +160,17 @@ int Server::run() {
     };
     if (online_ddl_) {
       callbacks.online_ddl = [this] { return online_ddl_->state_json(); };
+      callbacks.online_ddl_action = [this](std::string method, std::string path, std::string body,
+                                           std::string peer) {
+        return online_ddl_action(std::move(method), std::move(path), std::move(body),
+                                 std::move(peer));
+      };
     }
+    read_admin_token(*cfg);
+    callbacks.token = [this] {
+      std::lock_guard lock(admin_token_mutex_);
+      return admin_token_;
+    };
     admin_ = std::make_unique<AdminServer>(control_, cfg->admin, callbacks);
     admin_->start();
   }
@@ -259,37 +272,11 @@ awaitable<void> Server::load_online_ddl() {
   asio::steady_timer timer(control_);
   while (!stopping_) {
     if (co_await online_ddl_->load()) {
-      co_await warn_about_other_ids();
       co_return;
     }
     timer.expires_after(std::chrono::seconds(2));
     error_code ec;
     co_await timer.async_wait(redirect(ec));
-  }
-}
-
-awaitable<void> Server::warn_about_other_ids() {
-  // A DM takeover with the wrong id loads nothing and says "0 pending": name what is there.
-  std::vector<std::pair<std::string, rules::QualifiedName>> others;
-  if (auto err = co_await meta_->other_ids(others)) {
-    co_return;  // the load itself worked; this is only a hint
-  }
-  const auto cfg = runtime_.config_snapshot();
-  for (const auto& [id, ghost] : others) {
-    const auto& ids = cfg->online_ddl.ids;
-    if (std::find(ids.begin(), ids.end(), id) != ids.end()) {
-      // The meta store loads ids.front() only until it takes the whole list (issue 10).
-      log_warn(no_conn,
-               "online-ddl: {} holds a pending migration of {} under configured id {:?}, "
-               "which this build does not load yet (only the first id, {:?})",
-               meta_->table(), rules::quote_name(ghost), id, cfg->online_ddl.id);
-      continue;
-    }
-    log_warn(no_conn,
-             "online-ddl: {} also holds a pending migration of {} under id {:?}, which this "
-             "ghostgate (id {:?}) does not load; if it is a DM source id to take over, add it "
-             "to `id`",
-             meta_->table(), rules::quote_name(ghost), id, cfg->online_ddl.id);
   }
 }
 
@@ -335,6 +322,34 @@ awaitable<void> Server::drain() {
   stop_signals_.cancel(ignored);
   reload_signals_.cancel(ignored);
   control_.stop();
+}
+
+void Server::read_admin_token(const Config& config) {
+  std::string token;
+  if (!config.admin_token_file.empty()) {
+    std::ifstream in(config.admin_token_file);
+    std::stringstream text;
+    text << in.rdbuf();
+    token = text.str();
+    const auto end = token.find_last_not_of(" \t\r\n");
+    token.resize(end == std::string::npos ? 0 : end + 1);
+    token.erase(0, std::min(token.size(), token.find_first_not_of(" \t\r\n")));
+    if (token.empty()) {
+      log_warn(no_conn,
+               "admin-token-file {}: unreadable or empty; mutating admin calls are refused",
+               config.admin_token_file);
+    }
+  }
+  std::lock_guard lock(admin_token_mutex_);
+  admin_token_ = std::move(token);
+}
+
+awaitable<std::pair<int, std::string>> Server::online_ddl_action(std::string method,
+                                                                 std::string path, std::string body,
+                                                                 std::string peer) {
+  OnlineDdlService::ActionResult r = co_await online_ddl_->operator_action(
+      std::move(method), std::move(path), std::move(body), std::move(peer));
+  co_return std::pair<int, std::string>{r.status, std::move(r.body)};
 }
 
 // SIGHUP: every changed key is applied live or named as needing a restart, one line each; the
@@ -387,6 +402,8 @@ void Server::reload() {
       next.max_connections = fresh.max_connections;
     } else if (key == "max-packet-size") {
       next.max_packet_size = fresh.max_packet_size;  // read by each new session
+    } else if (key == "admin-token-file") {
+      next.admin_token_file = fresh.admin_token_file;  // read below, on every reload
     } else {
       restart.emplace_back(key, "");
       continue;
@@ -418,6 +435,7 @@ void Server::reload() {
     runtime_.online_ddl_on.store(next.online_ddl.enabled, std::memory_order_relaxed);
     reload_meta = online_ddl_->set_dry_run(next.online_ddl.dry_run);
   }
+  read_admin_token(next);  // the file's content may have rotated with the key unchanged
   runtime_.config.store(std::make_shared<const Config>(std::move(next)));
   if (reload_meta) {
     // Off dry-run: what it recorded was in memory only; the meta table is the truth again.

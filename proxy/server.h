@@ -32,9 +32,13 @@ class Server {
   awaitable<void> accept_loop();
   awaitable<void> refuse(tcp::socket socket, std::uint16_t code, std::string message);
   awaitable<void> load_online_ddl();
-  awaitable<void> warn_about_other_ids();
   awaitable<void> health_loop();
   awaitable<void> drain();
+  // The admin endpoint's mutating calls (token checked there).
+  awaitable<std::pair<int, std::string>> online_ddl_action(std::string method, std::string path,
+                                                           std::string body, std::string peer);
+  // admin-token-file, read at start and on SIGHUP; never logged.
+  void read_admin_token(const Config& config);
   void reload();
   void update_gauges();
   std::pair<bool, std::string> readiness();
@@ -50,6 +54,8 @@ class Server {
   std::unique_ptr<OnlineDdlService> online_ddl_;
   std::size_t next_worker_ = 0;
   std::mutex health_mutex_;
+  std::mutex admin_token_mutex_;
+  std::string admin_token_;
   bool backend_ok_ = false;
   std::string backend_reason_ = "backend not checked yet";
   std::string backend_error_;  // the last health check's error, "" when it passed

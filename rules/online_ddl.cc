@@ -734,6 +734,7 @@ Plan Engine::plan_rename_pairs(const Statement& s, const std::vector<RenamePair>
     // ghost -> real: the cut-over. Run the recorded DDLs on the RENAME's target.
     flush();
     cutover = true;
+    p.cutovers.emplace_back(pr.from, pr.to);
     if (const GhostRecord* rec = find(pr.from)) {
       if (rec->deferred_drop && *rec->deferred_drop != pr.to) {
         return refuse(verb + " " + both + ": the DROP of " + quote_name(*rec->deferred_drop) +

@@ -47,6 +47,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "rules/classifier.h"
@@ -123,6 +124,10 @@ struct Plan {
   bool implicit_commit = false;
   // Short static text for logs and metrics, e.g. "dml on ghost table", "cut-over".
   std::string_view reason;
+  // Every ghost -> real pair of a cut-over, {ghost, target}, whether the ghost has a record or
+  // not (without one the plan has no steps for it: the proxy decides whether that is a resend
+  // of a completed cut-over or a cut-over whose DDL was never seen).
+  std::vector<std::pair<QualifiedName, QualifiedName>> cutovers;
 };
 
 // How plan() saw one table name (exposed for the admin endpoint and tests).

@@ -157,6 +157,57 @@ Reply route(Impl& impl, const http::request<http::string_body>& req) {
   }
 }
 
+bool is_action(const http::request<http::string_body>& req) {
+  const std::string_view path = path_of(std::string_view(req.target().data(), req.target().size()));
+  return (req.method() == http::verb::post || req.method() == http::verb::delete_) &&
+         path.starts_with("/online-ddl/");
+}
+
+// Constant time in the compared bytes: how much of a wrong token matched is not observable.
+bool same_token(std::string_view given, std::string_view want) {
+  unsigned char diff = given.size() == want.size() ? 0 : 1;
+  for (std::size_t i = 0; i < given.size(); ++i) {
+    diff |= static_cast<unsigned char>(given[i] ^ (want.empty() ? 0 : want[i % want.size()]));
+  }
+  return diff == 0 && !want.empty();
+}
+
+awaitable<Reply> run_action(std::shared_ptr<Impl> impl, http::request<http::string_body> req,
+                            std::string peer) {
+  const std::string path(path_of(std::string_view(req.target().data(), req.target().size())));
+  const std::string method(req.method_string());
+  const AdminCallbacks cbs = impl->current_callbacks();
+  if (!cbs.online_ddl_action) {
+    co_return text(http::status::not_found, "not found\n");
+  }
+  const std::string token = cbs.token ? cbs.token() : std::string();
+  if (token.empty()) {
+    GG_LOG(warn, no_conn, "admin: {} {} from {} refused: no admin-token-file configured", method,
+           path, peer);
+    co_return text(http::status::forbidden,
+                   "mutating admin calls are disabled: set admin-token-file (a file holding a "
+                   "token) and send it as Authorization: Bearer <token>\n");
+  }
+  const auto auth = req[http::field::authorization];
+  const std::string_view given(auth.data(), auth.size());
+  constexpr std::string_view bearer = "Bearer ";
+  if (!given.starts_with(bearer) || !same_token(given.substr(bearer.size()), token)) {
+    GG_LOG(warn, no_conn, "admin: {} {} from {} refused: missing or wrong token", method, path,
+           peer);
+    co_return text(http::status::unauthorized, "missing or wrong bearer token\n");
+  }
+  GG_LOG(info, no_conn, "admin: {} {} from {}", method, path, peer);
+  try {
+    std::pair<int, std::string> r =
+        co_await cbs.online_ddl_action(method, path, std::move(req.body()), peer);
+    co_return text(static_cast<http::status>(r.first), std::move(r.second));
+  } catch (const std::exception& e) {
+    GG_LOG(error, no_conn, "admin: {} {} failed: {}", method, path, e.what());
+    co_return text(http::status::internal_server_error,
+                   fmt::format("internal error: {}\n", e.what()));
+  }
+}
+
 template <class Body>
 void fill(http::response<Body>& res, const Reply& reply, unsigned version, bool keep_alive) {
   res.result(reply.status);
@@ -229,7 +280,16 @@ awaitable<void> serve_requests(std::shared_ptr<Impl> impl, beast::tcp_stream& st
     }
     const http::request<http::string_body>& req = parser.get();
     const bool keep_alive = req.keep_alive();
-    Reply reply = route(*impl, req);
+    Reply reply;
+    if (is_action(req)) {
+      error_code peer_ec;
+      const auto ep = stream.socket().remote_endpoint(peer_ec);
+      std::string peer = peer_ec ? std::string("unknown")
+                                 : ep.address().to_string() + ":" + std::to_string(ep.port());
+      reply = co_await run_action(impl, req, std::move(peer));
+    } else {
+      reply = route(*impl, req);
+    }
     ec = co_await write_reply(stream, std::move(reply), req.version(), keep_alive,
                               req.method() == http::verb::head, opts.io_timeout);
     if (ec || !keep_alive || impl->stopped) {

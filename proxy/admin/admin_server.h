@@ -11,6 +11,10 @@
 //   GET /readyz      200 "ready" | 503 "not ready: <reason>"   callbacks.readyz
 //   GET /metrics     200 Prometheus text 0.0.4                 callbacks.metrics
 //   GET /online-ddl  200 application/json                      callbacks.online_ddl
+//   POST/DELETE /online-ddl/...   the operator's actions       callbacks.online_ddl_action
+//       (token-protected: `Authorization: Bearer <token>` from admin-token-file; no token
+//       configured 403, a missing or wrong one 401; compared in constant time, never logged;
+//       every call logged with the peer's address)
 //   other paths 404; other methods 405 (with Allow: GET, HEAD); query strings are ignored.
 //
 // Bodies end with a newline. Callbacks run on the admin server's strand of the io_context given
@@ -27,6 +31,7 @@
 #include <utility>
 
 #include "proxy/config/config.h"
+#include "proxy/net/asio.h"
 
 namespace boost::asio {
 class io_context;
@@ -41,6 +46,13 @@ struct AdminCallbacks {
   std::function<std::string()> metrics;
   // JSON document describing online-DDL state. Unset: /online-ddl is 404.
   std::function<std::string()> online_ddl;
+  // The bearer token of mutating calls; unset or empty: they are refused (403).
+  std::function<std::string()> token;
+  // A mutating call under /online-ddl/ whose token matched: (method, path, body, peer) ->
+  // (HTTP status, text body). Unset: 404.
+  std::function<awaitable<std::pair<int, std::string>>(std::string, std::string, std::string,
+                                                       std::string)>
+      online_ddl_action;
 };
 
 struct AdminServerOptions {

@@ -80,6 +80,8 @@ struct OnlineDdlConfig {
   std::vector<std::string> ids;
   std::string id;  // ids.front(), for code that knows one id only
   std::string meta_schema = "dm_meta";
+  // How long a completed cut-over's tombstone answers a resent RENAME (<name>_onlineddl_done).
+  std::chrono::seconds tombstone_ttl{24 * 3600};
   // Empty = ghostgate's defaults. A user list replaces the default, as in DM.
   std::vector<std::string> shadow_table_rules;
   std::vector<std::string> trash_table_rules;
@@ -97,6 +99,8 @@ struct Config {
   HostPort listen{"127.0.0.1", 6033};
   HostPort admin{"127.0.0.1", 9033};
   bool admin_enabled = true;
+  // File holding the bearer token for mutating admin calls; empty = they are refused.
+  std::string admin_token_file;
   unsigned workers = 0;                      // 0 = hardware concurrency
   std::uint32_t max_connections = 4096;      // client connections; beyond: ERR 1040
   std::uint32_t max_packet_size = 1u << 30;  // bytes of one client command (joined frames)

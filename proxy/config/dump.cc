@@ -111,8 +111,11 @@ std::string dump_config(const Config& c) {
   }
   out << YAML::EndMap;
   out << YAML::Key << "case-sensitive" << YAML::Value << sh.case_sensitive;
+  out << YAML::Key << "online-ddl-tombstone-ttl" << YAML::Value
+      << format_duration(std::chrono::duration_cast<std::chrono::milliseconds>(o.tombstone_ttl));
   out << YAML::Key << "listen" << YAML::Value << c.listen.str();
   out << YAML::Key << "admin" << YAML::Value << (c.admin_enabled ? c.admin.str() : "off");
+  out << YAML::Key << "admin-token-file" << YAML::Value << c.admin_token_file;
   out << YAML::Key << "workers" << YAML::Value << c.workers;
   out << YAML::Key << "max-connections" << YAML::Value << c.max_connections;
   out << YAML::Key << "max-packet-size" << YAML::Value << format_size(c.max_packet_size);

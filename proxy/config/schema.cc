@@ -309,6 +309,11 @@ const Field field_table[] = {
      }},
     {"case-sensitive", Kind::scalar,
      [](Config& c, Extra&, const Value& v) { c.shard.case_sensitive = v.boolean(); }},
+    {"online-ddl-tombstone-ttl", Kind::scalar,
+     [](Config& c, Extra&, const Value& v) {
+       c.online_ddl.tombstone_ttl =
+           std::chrono::duration_cast<std::chrono::seconds>(v.duration(1000ms));
+     }},
     // Listeners and limits.
     {"listen", Kind::scalar, [](Config& c, Extra&, const Value& v) { c.listen = v.host_port(); }},
     {"admin", Kind::scalar,
@@ -321,6 +326,8 @@ const Field field_table[] = {
        c.admin = v.host_port();
        c.admin_enabled = true;
      }},
+    {"admin-token-file", Kind::scalar,
+     [](Config& c, Extra&, const Value& v) { c.admin_token_file = v.str(); }},
     {"workers", Kind::scalar,
      [](Config& c, Extra&, const Value& v) { c.workers = static_cast<unsigned>(v.uint(0, 1024)); }},
     {"max-connections", Kind::scalar,

@@ -1,6 +1,8 @@
 // The statement decision path: what the session asks (on_query, on_prepare), the plan with the
 // catalog lookups it needs, and a batch answered partly by ghostgate, partly by the backend.
 
+#include <map>
+
 #include "protocol/constants.h"
 #include "proxy/observe/log.h"
 #include "proxy/observe/metrics.h"
@@ -13,36 +15,97 @@ namespace ghostgate::proxy {
 
 using namespace online_ddl_detail;
 
+namespace {
+
+// Decisions that start or end a migration (a ghost's CREATE, a cut-over, a helper's DROP; and
+// ALTER, which may rename) look at the backend's catalog itself: another instance or a DBA may
+// have created or dropped a helper-looking table within the cache's 60 s. This answers only
+// what this statement looked up.
+class FreshCatalog final : public rules::Catalog {
+ public:
+  std::optional<bool> table_exists(const rules::QualifiedName& name) const override {
+    auto it = seen_.find(name);
+    return it == seen_.end() ? std::nullopt : std::optional<bool>(it->second);
+  }
+  void store(const rules::QualifiedName& name, bool exists) { seen_[name] = exists; }
+
+ private:
+  std::map<rules::QualifiedName, bool> seen_;
+};
+
+bool needs_fresh_catalog(rules::StatementKind k) {
+  using K = rules::StatementKind;
+  return k == K::create_table || k == K::rename_table || k == K::drop_table || k == K::alter_table;
+}
+
+}  // namespace
+
+awaitable<bool> OnlineDdlService::load_on_demand() {
+  const auto deadline = std::chrono::steady_clock::now() + load_wait;
+  while (!ready()) {
+    if (!loading_.exchange(true)) {
+      const bool ok = co_await load();
+      loading_.store(false);
+      if (ok) {
+        break;
+      }
+    }
+    if (std::chrono::steady_clock::now() > deadline) {
+      break;
+    }
+    asio::steady_timer timer(co_await asio::this_coro::executor);
+    timer.expires_after(std::chrono::milliseconds(100));
+    error_code ec;
+    co_await timer.async_wait(redirect(ec));
+  }
+  co_return ready();
+}
+
 awaitable<Plan> OnlineDdlService::plan_with_lookups(ClientPort& session, const Statement& stmt,
                                                     std::string_view db) {
+  FreshCatalog fresh;
+  const bool use_fresh = !dry_run_ && needs_fresh_catalog(stmt.kind);
+  // A DROP or RENAME of a real table is judged by the pending ghosts of that real table (pt-osc
+  // drop_swap, gh-ost two-step rollback), which another instance may have recorded: re-read
+  // them first. DDL only, and rare; row changes never get here.
+  if (!dry_run_ && ready() &&
+      (stmt.kind == rules::StatementKind::drop_table ||
+       stmt.kind == rules::StatementKind::rename_table)) {
+    if (auto err = co_await refresh_all()) {
+      co_return refusal("ghostgate: cannot read the online-DDL state from the meta table: " + *err +
+                        "; retry the statement");
+    }
+  }
+  bool demanded = false;
   for (int round = 0;; ++round) {
     Plan plan;
     {
       std::lock_guard lock(mutex_);
-      plan = engine_->plan(stmt, db, planning_catalog());
+      plan = engine_->plan(
+          stmt, db, use_fresh ? static_cast<const rules::Catalog&>(fresh) : planning_catalog());
     }
     // Until the recorded state is loaded the registry is empty, and a plan made from it is
     // wrong in exactly the cases that matter after a restart: a resent cut-over RENAME would be
     // answered OK without running the recorded DDLs, a drop_swap DROP would drop the real table.
     // Only statements that need no state (plan forward) may pass.
     if (!ready() && plan.verdict != Plan::Verdict::forward) {
-      Plan wait;
-      wait.verdict = Plan::Verdict::refuse;
-      wait.error_code = rules::Engine::refuse_error_code;
-      wait.sql_state = "HY000";
-      wait.error_message =
+      // The client reached the backend, so the load can succeed now: do not wait for the
+      // start-up retry timer (ghostgate started before its backend).
+      if (!dry_run_ && !demanded) {
+        demanded = true;
+        if (co_await load_on_demand()) {
+          --round;
+          continue;
+        }
+      }
+      co_return refusal(
           "ghostgate: the online-DDL state is not loaded from the meta table yet (see /readyz); "
-          "retry the statement";
-      wait.reason = "state not loaded";
-      co_return wait;
+          "retry the statement",
+          "state not loaded");
     }
     if (plan.verdict != Plan::Verdict::need_lookup || round == 3) {
       if (plan.verdict == Plan::Verdict::need_lookup) {
-        plan = Plan{};
-        plan.verdict = Plan::Verdict::refuse;
-        plan.error_code = rules::Engine::refuse_error_code;
-        plan.sql_state = "HY000";
-        plan.error_message = "ghostgate: cannot tell whether a table is a tool's helper";
+        plan = refusal("ghostgate: cannot tell whether a table is a tool's helper");
       }
       co_return plan;
     }
@@ -70,6 +133,7 @@ awaitable<Plan> OnlineDdlService::plan_with_lookups(ClientPort& session, const S
         }
       }
       catalog_->store(name, exists);
+      fresh.store(name, exists);
     }
   }
 }

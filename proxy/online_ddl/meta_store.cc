@@ -1,5 +1,7 @@
 #include "proxy/online_ddl/meta_store.h"
 
+#include <algorithm>
+#include <cstdio>
 #include <nlohmann/json.hpp>
 
 namespace ghostgate::proxy {
@@ -60,16 +62,147 @@ StoredRecord record_from_json(const std::string& ghost_schema, const std::string
 
 MetaStore::MetaStore(asio::io_context& control, BackendConfig backend,
                      std::shared_ptr<asio::ssl::context> tls, std::string meta_schema,
-                     std::string task_name, std::string instance_id)
+                     std::string task_name, std::vector<std::string> ids,
+                     std::chrono::seconds tombstone_ttl)
     : control_(control),
       backend_(std::move(backend)),
       tls_(std::move(tls)),
       schema_(std::move(meta_schema)),
       table_(std::move(task_name) + "_onlineddl"),
-      id_(std::move(instance_id)) {}
+      ids_(std::move(ids)),
+      tombstone_ttl_(tombstone_ttl) {
+  if (ids_.empty()) {
+    ids_.emplace_back();
+  }
+}
 
 std::string MetaStore::table() const {
   return quote_identifier(schema_) + "." + quote_identifier(table_);
+}
+
+std::string MetaStore::done_table() const {
+  return quote_identifier(schema_) + "." + quote_identifier(table_ + "_done");
+}
+
+std::string MetaStore::owned_ids_sql() const {
+  std::string out = "(";
+  for (std::size_t i = 0; i < ids_.size(); ++i) {
+    out += i ? ", " : "";
+    out += hex_literal(ids_[i]);
+  }
+  return out + ")";
+}
+
+std::string MetaStore::server_version() const {
+  std::lock_guard lock(version_mutex_);
+  return server_version_;
+}
+
+namespace {
+
+std::string fnv(std::string_view text, std::uint64_t h) {
+  for (unsigned char c : text) {
+    h = (h ^ c) * 1099511628211ull;
+  }
+  char buf[17];
+  std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(h));
+  return buf;
+}
+
+}  // namespace
+
+std::string MetaStore::claim_key(const rules::QualifiedName& ghost) const {
+  // Two 64-bit hashes over unambiguous input (lengths first): 45 characters. A collision only
+  // makes two ghosts wait for each other.
+  std::string in = std::to_string(schema_.size()) + ":" + schema_ + std::to_string(table_.size()) +
+                   ":" + table_ + std::to_string(ids_[0].size()) + ":" + ids_[0] +
+                   std::to_string(ghost.schema.size()) + ":" + ghost.schema + ghost.table;
+  return "ghostgate:" + fnv(in, 1469598103934665603ull) + fnv(in, 0x9e3779b97f4a7c15ull);
+}
+
+MetaStore::Claim& MetaStore::Claim::operator=(Claim&& other) noexcept {
+  if (this != &other) {
+    Claim gone(std::move(*this));
+    store_ = std::move(other.store_);
+    conn_ = std::move(other.conn_);
+    key_ = std::move(other.key_);
+  }
+  return *this;
+}
+
+MetaStore::Claim::~Claim() {
+  if (store_ && conn_) {
+    std::shared_ptr<MetaStore> store = store_;
+    asio::co_spawn(store->control_, store->release_on_control(std::move(conn_), std::move(key_)),
+                   asio::detached);
+  }
+}
+
+awaitable<MetaStore::ClaimResult> MetaStore::claim(rules::QualifiedName ghost,
+                                                   std::chrono::seconds timeout) {
+  auto task = claim_on_control(claim_key(ghost), timeout);
+  ClaimResult r = co_await asio::co_spawn(control_, std::move(task), use_awaitable);
+  if (r.claim.conn_) {
+    r.claim.store_ = shared_from_this();
+  }
+  co_return r;
+}
+
+awaitable<MetaStore::ClaimResult> MetaStore::claim_on_control(std::string key,
+                                                              std::chrono::seconds timeout) {
+  ClaimResult result;
+  const long long secs = std::clamp<long long>(timeout.count(), 1, 3600);
+  std::string sql = "SELECT GET_LOCK(" + hex_literal(key) + ", " + std::to_string(secs) + ")";
+  for (int attempt = 0; attempt < 2; ++attempt) {
+    std::unique_ptr<BackendConnection> conn;
+    if (!idle_claims_.empty()) {
+      conn = std::move(idle_claims_.back());
+      idle_claims_.pop_back();
+    } else {
+      ConnectResult c = co_await connect_backend(backend_);
+      if (!c.conn) {
+        result.error = c.error.message;
+        co_return result;
+      }
+      if (auto err = co_await login_internal(*c.conn, backend_, tls_.get(), "")) {
+        result.error = err->message;
+        co_return result;
+      }
+      conn = std::move(c.conn);
+      std::lock_guard lock(version_mutex_);
+      server_version_ = conn->greeting.server_version;
+    }
+    QueryResult r = co_await run_query(*conn, sql, std::chrono::seconds(secs + 30));
+    if (r.error && r.error->io && attempt == 0) {
+      continue;  // a pooled claim connection died meanwhile: one fresh try
+    }
+    if (r.error) {
+      result.error = std::to_string(r.error->code) + ": " + r.error->message;
+      co_return result;
+    }
+    if (r.rows.empty() || r.rows[0].empty() || r.rows[0][0].value_or("") != "1") {
+      result.error =
+          "another statement (on this or another ghostgate instance) held the claim "
+          "for " +
+          std::to_string(secs) + " s";
+      idle_claims_.push_back(std::move(conn));
+      co_return result;
+    }
+    result.claim.conn_ = std::move(conn);
+    result.claim.key_ = std::move(key);
+    co_return result;
+  }
+  co_return result;
+}
+
+awaitable<void> MetaStore::release_on_control(std::unique_ptr<BackendConnection> conn,
+                                              std::string key) {
+  std::string sql = "SELECT RELEASE_LOCK(" + hex_literal(key) + ")";
+  QueryResult r = co_await run_query(*conn, sql, std::chrono::seconds(10));
+  if (!r.error && idle_claims_.size() < 4) {
+    idle_claims_.push_back(std::move(conn));
+  }
+  // Otherwise dropped: closing the connection releases the lock.
 }
 
 awaitable<QueryResult> MetaStore::run_on_control(std::string sql) {
@@ -99,6 +232,8 @@ awaitable<QueryResult> MetaStore::run_on_control(std::string sql) {
         break;
       }
       conn_ = std::move(c.conn);
+      std::lock_guard lock(version_mutex_);
+      server_version_ = conn_->greeting.server_version;
     }
     result = co_await run_query(*conn_, sql, std::chrono::milliseconds(30000));
     if (!(result.error && result.error->io)) {
@@ -146,24 +281,63 @@ awaitable<std::optional<std::string>> MetaStore::ensure_table() {
                              "CURRENT_TIMESTAMP, UNIQUE KEY uk_id_schema_table (id, ghost_schema, "
                              "ghost_table))";
   r = co_await run(std::move(create_table));
+  if (r.error) {
+    co_return error_text(r);
+  }
+  std::string create_done = "CREATE TABLE IF NOT EXISTS " + done_table() +
+                            " (id VARCHAR(32) NOT NULL, ghost_schema VARCHAR(128) NOT NULL, "
+                            "ghost_table VARCHAR(128) NOT NULL, target_schema VARCHAR(128) NOT "
+                            "NULL, target_table VARCHAR(128) NOT NULL, ddls TEXT, done_time "
+                            "TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP, PRIMARY KEY (id, "
+                            "ghost_schema, ghost_table, target_schema, target_table))";
+  r = co_await run(std::move(create_done));
   co_return error_text(r);
 }
 
-awaitable<std::optional<std::string>> MetaStore::load(std::vector<StoredRecord>& out) {
-  std::string sql =
-      "SELECT ghost_schema, ghost_table, ddls FROM " + table() + " WHERE id = " + hex_literal(id_);
+awaitable<std::optional<std::string>> MetaStore::load(std::vector<StoredRecord>& out,
+                                                      std::vector<ForeignRow>* foreign) {
+  std::string sql = "SELECT id, ghost_schema, ghost_table, ddls FROM " + table();
   QueryResult r = co_await run(std::move(sql));
   if (r.error) {
     co_return error_text(r);
   }
   for (const auto& row : r.rows) {
-    if (row.size() < 3 || !row[0] || !row[1]) {
+    if (row.size() < 4 || !row[0] || !row[1] || !row[2]) {
+      continue;
+    }
+    if (std::find(ids_.begin(), ids_.end(), *row[0]) == ids_.end()) {
+      if (foreign) {
+        foreign->push_back({*row[0], {*row[1], *row[2]}});
+      }
       continue;
     }
     try {
-      out.push_back(record_from_json(*row[0], *row[1], row[2].value_or("{}")));
+      out.push_back(record_from_json(*row[1], *row[2], row[3].value_or("{}")));
     } catch (const std::exception& e) {
-      co_return "meta row for " + *row[0] + "." + *row[1] + " is not valid JSON: " + e.what();
+      co_return "meta row for " + *row[1] + "." + *row[2] + " is not valid JSON: " + e.what();
+    }
+  }
+  co_return std::nullopt;
+}
+
+awaitable<std::optional<std::string>> MetaStore::load_one(rules::QualifiedName ghost,
+                                                          std::optional<StoredRecord>& out) {
+  out.reset();
+  // The first id's row wins over another owned id's.
+  std::string sql = "SELECT ddls FROM " + table() + " WHERE id IN " + owned_ids_sql() +
+                    " AND ghost_schema = " + hex_literal(ghost.schema) +
+                    " AND ghost_table = " + hex_literal(ghost.table) +
+                    " ORDER BY id = " + hex_literal(ids_[0]) + " DESC LIMIT 1";
+  QueryResult r = co_await run(std::move(sql));
+  if (r.error) {
+    co_return error_text(r);
+  }
+  if (!r.rows.empty() && !r.rows[0].empty()) {
+    try {
+      out = record_from_json(ghost.schema, ghost.table, r.rows[0][0].value_or("{}"));
+    } catch (const std::exception& e) {
+      co_return "meta row for " + ghost.schema + "." + ghost.table +
+          " is not valid JSON: " + e.what();
     }
   }
   co_return std::nullopt;
@@ -172,35 +346,74 @@ awaitable<std::optional<std::string>> MetaStore::load(std::vector<StoredRecord>&
 awaitable<std::optional<std::string>> MetaStore::upsert(StoredRecord stored) {
   const rules::QualifiedName& g = stored.record.ghost;
   std::string sql = "INSERT INTO " + table() + " (id, ghost_schema, ghost_table, ddls) VALUES (" +
-                    hex_literal(id_) + ", " + hex_literal(g.schema) + ", " + hex_literal(g.table) +
-                    ", " + hex_literal(record_to_json(stored)) +
+                    hex_literal(ids_[0]) + ", " + hex_literal(g.schema) + ", " +
+                    hex_literal(g.table) + ", " + hex_literal(record_to_json(stored)) +
                     ") ON DUPLICATE KEY UPDATE ddls = VALUES(ddls)";
   QueryResult r = co_await run(std::move(sql));
   co_return error_text(r);
 }
 
 awaitable<std::optional<std::string>> MetaStore::remove(rules::QualifiedName ghost) {
-  std::string sql = "DELETE FROM " + table() + " WHERE id = " + hex_literal(id_) +
+  std::string sql = "DELETE FROM " + table() + " WHERE id IN " + owned_ids_sql() +
                     " AND ghost_schema = " + hex_literal(ghost.schema) +
                     " AND ghost_table = " + hex_literal(ghost.table);
   QueryResult r = co_await run(std::move(sql));
   co_return error_text(r);
 }
 
-awaitable<std::optional<std::string>> MetaStore::other_ids(
-    std::vector<std::pair<std::string, rules::QualifiedName>>& out) {
-  std::string sql = "SELECT id, ghost_schema, ghost_table FROM " + table() + " WHERE id <> " +
-                    hex_literal(id_) + " ORDER BY id, ghost_schema, ghost_table";
+awaitable<std::optional<std::string>> MetaStore::write_tombstone(Tombstone done) {
+  std::string expire = "DELETE FROM " + done_table() + " WHERE done_time < NOW() - INTERVAL " +
+                       std::to_string(tombstone_ttl_.count()) + " SECOND";
+  QueryResult r = co_await run(std::move(expire));
+  if (r.error) {
+    co_return error_text(r);
+  }
+  std::string sql = "INSERT INTO " + done_table() +
+                    " (id, ghost_schema, ghost_table, target_schema, target_table, ddls) VALUES (" +
+                    hex_literal(ids_[0]) + ", " + hex_literal(done.ghost.schema) + ", " +
+                    hex_literal(done.ghost.table) + ", " + hex_literal(done.target.schema) + ", " +
+                    hex_literal(done.target.table) + ", " + hex_literal(json(done.ddls).dump()) +
+                    ") ON DUPLICATE KEY UPDATE ddls = VALUES(ddls), done_time = NOW()";
+  r = co_await run(std::move(sql));
+  co_return error_text(r);
+}
+
+awaitable<std::optional<std::string>> MetaStore::find_tombstone(rules::QualifiedName ghost,
+                                                                rules::QualifiedName target,
+                                                                std::optional<Tombstone>& out) {
+  out.reset();
+  std::string sql = "SELECT ddls, CAST(done_time AS CHAR) FROM " + done_table() + " WHERE id IN " +
+                    owned_ids_sql() + " AND ghost_schema = " + hex_literal(ghost.schema) +
+                    " AND ghost_table = " + hex_literal(ghost.table) +
+                    " AND target_schema = " + hex_literal(target.schema) +
+                    " AND target_table = " + hex_literal(target.table) +
+                    " AND done_time >= NOW() - INTERVAL " + std::to_string(tombstone_ttl_.count()) +
+                    " SECOND LIMIT 1";
   QueryResult r = co_await run(std::move(sql));
   if (r.error) {
     co_return error_text(r);
   }
-  for (const auto& row : r.rows) {
-    if (row.size() >= 3 && row[0] && row[1] && row[2]) {
-      out.emplace_back(*row[0], rules::QualifiedName{*row[1], *row[2]});
+  if (!r.rows.empty() && r.rows[0].size() >= 2) {
+    Tombstone t{std::move(ghost), std::move(target), {}, r.rows[0][1].value_or("")};
+    try {
+      const json j = json::parse(r.rows[0][0].value_or("[]"));
+      if (j.is_array()) {
+        t.ddls = j.get<std::vector<std::string>>();
+      }
+    } catch (const std::exception&) {
+      // The DDL list is for people; the row's existence is what counts.
     }
+    out = std::move(t);
   }
   co_return std::nullopt;
+}
+
+awaitable<std::optional<std::string>> MetaStore::clear_tombstones(rules::QualifiedName ghost) {
+  std::string sql = "DELETE FROM " + done_table() + " WHERE id IN " + owned_ids_sql() +
+                    " AND ghost_schema = " + hex_literal(ghost.schema) +
+                    " AND ghost_table = " + hex_literal(ghost.table);
+  QueryResult r = co_await run(std::move(sql));
+  co_return error_text(r);
 }
 
 awaitable<std::optional<std::string>> MetaStore::ping() {

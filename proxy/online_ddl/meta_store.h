@@ -2,8 +2,20 @@
 // The DM-compatible meta table `<meta-schema>.<name>_onlineddl` in the backend, reached over
 // ghostgate's own connection (backend.user) on the control thread. Writes finish before the
 // client that caused them gets its OK.
+//
+// The backend is the truth shared by every instance with the same name and id (design.md,
+// "Several instances"): besides the meta table it holds
+//   - tombstones, `<meta-schema>.<name>_onlineddl_done`: one row per completed cut-over (ghost,
+//     target, the DDLs that ran, when), kept `tombstone-ttl` and deleted lazily after; a resent
+//     RENAME of a completed cut-over is answered from it;
+//   - claims: a named user lock (GET_LOCK) per ghost, held on a connection of its own while a
+//     statement changes that ghost's state. It dies with its connection, so a crashed instance
+//     never leaves one held. TiDB has GET_LOCK since v6.1 (earlier versions accept it as a
+//     no-op only with tidb_enable_noop_functions: claims then serialize within one instance).
 
+#include <chrono>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
@@ -35,26 +47,80 @@ std::string record_to_json(const StoredRecord& stored);
 StoredRecord record_from_json(const std::string& ghost_schema, const std::string& ghost_table,
                               const std::string& json);
 
-class MetaStore {
+// A row of the meta table under an id this instance does not own: shown, never acted on.
+struct ForeignRow {
+  std::string id;
+  rules::QualifiedName ghost;
+};
+
+// A completed cut-over.
+struct Tombstone {
+  rules::QualifiedName ghost;
+  rules::QualifiedName target;
+  std::vector<std::string> ddls;
+  std::string done_time;  // as the backend reports it
+};
+
+class MetaStore : public std::enable_shared_from_this<MetaStore> {
  public:
+  // `ids`: DM source ids; new rows are written under the first, rows of all are loaded and
+  // owned. Never empty.
   MetaStore(asio::io_context& control, BackendConfig backend,
             std::shared_ptr<asio::ssl::context> tls, std::string meta_schema, std::string task_name,
-            std::string instance_id);
+            std::vector<std::string> ids,
+            std::chrono::seconds tombstone_ttl = std::chrono::hours(24));
+
+  // A ghost claimed across instances until destroyed (the lock is released on the control
+  // thread; a connection that fails meanwhile releases it too).
+  class Claim {
+   public:
+    Claim() = default;
+    Claim(Claim&&) noexcept = default;
+    Claim& operator=(Claim&&) noexcept;
+    ~Claim();
+    explicit operator bool() const { return conn_ != nullptr; }
+
+   private:
+    friend class MetaStore;
+    std::shared_ptr<MetaStore> store_;
+    std::unique_ptr<BackendConnection> conn_;
+    std::string key_;
+  };
+  struct ClaimResult {
+    Claim claim;
+    std::optional<std::string> error;  // with no claim: why (timeout, backend down)
+  };
+  // Waits up to `timeout` (1 s .. 3600 s, TiDB's range) for the ghost's claim.
+  awaitable<ClaimResult> claim(rules::QualifiedName ghost, std::chrono::seconds timeout);
+  // The claim's lock name: under 64 characters whatever the names.
+  std::string claim_key(const rules::QualifiedName& ghost) const;
 
   // Each runs on the control thread, one at a time; callable from any worker's coroutine.
   // An error is returned as text (nullopt = success).
   awaitable<std::optional<std::string>> ensure_table();
-  awaitable<std::optional<std::string>> load(std::vector<StoredRecord>& out);
+  // Rows of the owned ids into `out`; rows of other ids into `foreign` when given.
+  awaitable<std::optional<std::string>> load(std::vector<StoredRecord>& out,
+                                             std::vector<ForeignRow>* foreign = nullptr);
+  // One ghost's row (nullopt in `out`: none).
+  awaitable<std::optional<std::string>> load_one(rules::QualifiedName ghost,
+                                                 std::optional<StoredRecord>& out);
   awaitable<std::optional<std::string>> upsert(StoredRecord stored);
   awaitable<std::optional<std::string>> remove(rules::QualifiedName ghost);
-  // Rows under ids this ghostgate does not load (another DM source, a DM task's source id not
-  // configured): (id, ghost) pairs, for a warning at start-up.
-  awaitable<std::optional<std::string>> other_ids(
-      std::vector<std::pair<std::string, rules::QualifiedName>>& out);
+  // Tombstones. write_tombstone also deletes expired ones; find_tombstone sees unexpired only;
+  // clear_tombstones forgets the ghost's (a new migration with the same ghost name began).
+  awaitable<std::optional<std::string>> write_tombstone(Tombstone done);
+  awaitable<std::optional<std::string>> find_tombstone(rules::QualifiedName ghost,
+                                                       rules::QualifiedName target,
+                                                       std::optional<Tombstone>& out);
+  awaitable<std::optional<std::string>> clear_tombstones(rules::QualifiedName ghost);
   // Health check: a round trip on ghostgate's own connection.
   awaitable<std::optional<std::string>> ping();
 
-  std::string table() const;  // `schema`.`name_onlineddl`
+  std::string table() const;       // `schema`.`name_onlineddl`
+  std::string done_table() const;  // `schema`.`name_onlineddl_done`
+  const std::vector<std::string>& ids() const { return ids_; }
+  // The backend's version string as its greeting said (empty before the first connection).
+  std::string server_version() const;
 
   // SIGHUP: new credentials (backend.user, password, password-file, connect-timeout) for the
   // next statement, on a new connection. Control thread only.
@@ -63,16 +129,23 @@ class MetaStore {
  private:
   awaitable<QueryResult> run(std::string sql);
   awaitable<QueryResult> run_on_control(std::string sql);
+  awaitable<ClaimResult> claim_on_control(std::string key, std::chrono::seconds timeout);
+  awaitable<void> release_on_control(std::unique_ptr<BackendConnection> conn, std::string key);
+  std::string owned_ids_sql() const;  // (X'..', X'..')
 
   asio::io_context& control_;
   BackendConfig backend_;
   std::shared_ptr<asio::ssl::context> tls_;
   std::string schema_;
   std::string table_;
-  std::string id_;
+  std::vector<std::string> ids_;
+  std::chrono::seconds tombstone_ttl_;
   std::unique_ptr<BackendConnection> conn_;
   bool busy_ = false;
   bool reconnect_ = false;  // set_backend(): the open connection logged in with the old account
+  std::vector<std::unique_ptr<BackendConnection>> idle_claims_;  // control thread only
+  mutable std::mutex version_mutex_;
+  std::string server_version_;
 };
 
 // X'...': a literal that means the same bytes whatever the sql_mode or character set.

@@ -8,6 +8,7 @@
 #include "protocol/constants.h"
 #include "proxy/observe/log.h"
 #include "proxy/observe/metrics.h"
+#include "proxy/online_ddl/in_flight.h"
 #include "proxy/online_ddl/service.h"
 #include "proxy/online_ddl/service_internal.h"
 
@@ -54,6 +55,35 @@ awaitable<std::optional<std::string>> OnlineDdlService::run_cutover_sql(ClientPo
       record = *r;
     }
   }
+  if (mark && mark->index == index && mark->before == before) {
+    // An earlier attempt marked this DDL and the definition is unchanged: it may never have run,
+    // or still be running in the backend (its connection gone with a crashed instance). Wait for
+    // a running copy to finish rather than run it beside it (it would fail, e.g. "Duplicate
+    // column name", or run twice).
+    std::optional<std::string> err = co_await wait_in_flight(session, ddl);
+    if (err) {
+      error_code = protocol::er::unknown_error;
+      sql_state = "HY000";
+      co_return err;
+    }
+    std::string again_sql = "SHOW CREATE TABLE " + rules::quote_name(ddl.target);
+    QueryResult again = co_await session.backend_query(std::move(again_sql));
+    if (again.error) {
+      error_code = again.error->code;
+      sql_state = again.error->sql_state;
+      co_return again.error->message;
+    }
+    const std::string now = definition_fingerprint(again.rows.empty() || again.rows[0].size() < 2
+                                                       ? std::string()
+                                                       : again.rows[0][1].value_or(""));
+    if (now != before) {
+      log_info(session.id(),
+               "online-ddl: cut-over DDL {} of {} was still running from an earlier attempt "
+               "and has completed; not running it again",
+               index + 1, rules::quote_name(progress.ghost));
+      co_return std::nullopt;
+    }
+  }
   if (mark && mark->index == index && mark->before != before) {
     log_info(session.id(),
              "online-ddl: cut-over DDL {} of {} already ran before a restart; "
@@ -86,6 +116,87 @@ awaitable<std::optional<std::string>> OnlineDdlService::run_cutover_sql(ClientPo
   co_return fp;
 }
 
+namespace {
+
+// The ghosts whose state a plan changes or decides on: its state steps' and its cut-overs'
+// (a cut-over with no record has no steps, yet its answer depends on the ghost's state).
+std::vector<QualifiedName> state_ghosts(const Plan& plan) {
+  std::vector<QualifiedName> ghosts;
+  if (plan.verdict != Plan::Verdict::local) {
+    return ghosts;
+  }
+  for (const Step& step : plan.steps) {
+    if (step.kind != Step::Kind::backend_sql) {
+      ghosts.push_back(step.ghost);
+    }
+  }
+  for (const auto& [ghost, target] : plan.cutovers) {
+    ghosts.push_back(ghost);
+  }
+  std::sort(ghosts.begin(), ghosts.end());  // one order everywhere: no lock-order deadlock
+  ghosts.erase(std::unique(ghosts.begin(), ghosts.end()), ghosts.end());
+  return ghosts;
+}
+
+bool has_forget(const Plan& plan, const QualifiedName& ghost) {
+  return std::any_of(plan.steps.begin(), plan.steps.end(), [&](const Step& s) {
+    return s.kind == Step::Kind::forget && s.ghost == ghost;
+  });
+}
+
+}  // namespace
+
+std::string OnlineDdlService::unseen_cutover_message(const QualifiedName& ghost,
+                                                     const QualifiedName& target) const {
+  const std::string g = ghost.schema + "." + ghost.table;
+  return "ghostgate: refusing the cut-over of " + rules::quote_name(ghost) + " onto " +
+         rules::quote_name(target) + ": ghostgate never saw this migration's DDL (no record in " +
+         meta_->table() + ", no completed cut-over in " + meta_->done_table() +
+         "). The replicator or ghostgate started after the ghost's ALTER, another ghostgate "
+         "instance with a different id recorded it, or the state was lost; an OK would leave " +
+         rules::quote_name(target) + " without it. Resolve: POST /online-ddl/ghost/" + g +
+         "/ddls with the DDLs to run, or POST /online-ddl/ghost/" + g +
+         "/applied if they were applied by hand, on ghostgate's admin address; then resend this "
+         "statement (README, \"Online DDL operations\")";
+}
+
+awaitable<std::optional<std::string>> OnlineDdlService::wait_in_flight(ClientPort& session,
+                                                                       const Step& ddl) {
+  const auto deadline = std::chrono::steady_clock::now() + in_flight_timeout;
+  bool logged = false;
+  for (;;) {
+    const InFlightQuery q = in_flight_query(meta_->server_version(), ddl.target, ddl.sql);
+    std::string sql = q.sql;
+    QueryResult r = co_await session.backend_query(std::move(sql));
+    if (r.error) {
+      co_return "ghostgate: cannot check whether the cut-over DDL is still running in the "
+                "backend: " +
+          r.error->message;
+    }
+    if (count_in_flight(q, r.columns, r.rows, ddl.sql) == 0) {
+      co_return std::nullopt;
+    }
+    if (!logged) {
+      logged = true;
+      log_info(session.id(),
+               "online-ddl: the cut-over DDL on {} is still running in the backend from an "
+               "earlier attempt; waiting for it (up to {} s)",
+               rules::quote_name(ddl.target), in_flight_timeout.count());
+    }
+    if (std::chrono::steady_clock::now() > deadline) {
+      co_return "ghostgate: the cut-over DDL on " + rules::quote_name(ddl.target) +
+          " from an earlier attempt is still running in the backend after " +
+          std::to_string(in_flight_timeout.count()) +
+          " s; resend the statement once it has finished (" +
+          (q.tidb ? "ADMIN SHOW DDL JOBS" : "SHOW PROCESSLIST") + ")";
+    }
+    asio::steady_timer timer(co_await asio::this_coro::executor);
+    timer.expires_after(std::chrono::milliseconds(250));
+    error_code ec;
+    co_await timer.async_wait(redirect(ec));
+  }
+}
+
 awaitable<OnlineDdlService::StatementResult> OnlineDdlService::run_statement(
     ClientPort& session, const Statement& stmt, std::string_view db, bool more_follow,
     std::uint8_t& seq, std::vector<std::uint8_t>& out) {
@@ -98,56 +209,111 @@ awaitable<OnlineDdlService::StatementResult> OnlineDdlService::run_statement(
   }
   // Statements that change the state of the same ghost run one at a time: a replicator that
   // timed out during a long cut-over and resent the RENAME on a new connection must wait for
-  // the first one (then find nothing left to do), not run the same DDLs beside it.
-  struct Claim {
+  // the first one (then find nothing left to do), not run the same DDLs beside it. First in this
+  // process (busy_ghosts_), then across instances (the backend claim).
+  struct Busy {
     OnlineDdlService* self;
     std::vector<QualifiedName> ghosts;
-    ~Claim() {
+    void release() {
       std::lock_guard lock(self->mutex_);
       for (const QualifiedName& g : ghosts) {
         self->busy_ghosts_.erase(g);
       }
+      ghosts.clear();
     }
+    ~Busy() { release(); }
   };
-  Claim claim{this, {}};
+  Busy busy_claim{this, {}};
+  std::vector<MetaStore::Claim> held;  // destroyed before busy_claim: backend first
   Plan plan;
-  for (int waited = 0;; ++waited) {
-    plan = co_await plan_with_lookups(session, stmt, db);
-    if (plan.verdict != Plan::Verdict::local) {
-      break;
-    }
-    std::vector<QualifiedName> ghosts;
-    for (const Step& step : plan.steps) {
-      if (step.kind != Step::Kind::backend_sql &&
-          std::find(ghosts.begin(), ghosts.end(), step.ghost) == ghosts.end()) {
-        ghosts.push_back(step.ghost);
-      }
-    }
-    bool busy = false;
-    {
-      std::lock_guard lock(mutex_);
-      for (const QualifiedName& g : ghosts) {
-        busy = busy || busy_ghosts_.count(g) != 0;
+  for (int attempt = 0;; ++attempt) {
+    for (int waited = 0;; ++waited) {
+      plan = co_await plan_with_lookups(session, stmt, db);
+      std::vector<QualifiedName> ghosts = state_ghosts(plan);
+      bool busy = false;
+      {
+        std::lock_guard lock(mutex_);
+        for (const QualifiedName& g : ghosts) {
+          busy = busy || busy_ghosts_.count(g) != 0;
+        }
+        if (!busy) {
+          busy_ghosts_.insert(ghosts.begin(), ghosts.end());
+          busy_claim.ghosts = std::move(ghosts);
+        }
       }
       if (!busy) {
-        busy_ghosts_.insert(ghosts.begin(), ghosts.end());
-        claim.ghosts = std::move(ghosts);
+        break;
       }
+      if (waited == 0) {
+        log_info(session.id(),
+                 "online-ddl: waiting for another statement on the same ghost table to finish "
+                 "(digest={})",
+                 digest(stmt.text));
+      }
+      asio::steady_timer timer(co_await asio::this_coro::executor);
+      timer.expires_after(std::chrono::milliseconds(20));
+      error_code ec;
+      co_await timer.async_wait(redirect(ec));
     }
-    if (!busy) {
+    if (busy_claim.ghosts.empty()) {
       break;
     }
-    if (waited == 0) {
-      log_info(session.id(),
-               "online-ddl: waiting for another statement on the same ghost table to finish "
-               "(digest={})",
-               digest(stmt.text));
+    // Across instances: claim, re-read the state from the backend, plan again.
+    std::optional<std::string> err;
+    for (const QualifiedName& g : busy_claim.ghosts) {
+      MetaStore::ClaimResult c = co_await meta_->claim(g, claim_timeout);
+      if (!c.claim) {
+        err = "cannot claim " + rules::quote_name(g) +
+              " in the backend: " + c.error.value_or("unknown error");
+        break;
+      }
+      held.push_back(std::move(c.claim));
+      counters_.claims.fetch_add(1, std::memory_order_relaxed);
     }
-    asio::steady_timer timer(co_await asio::this_coro::executor);
-    timer.expires_after(std::chrono::milliseconds(20));
-    error_code ec;
-    co_await timer.async_wait(redirect(ec));
+    if (!err) {
+      err = co_await failpoint_at("claim-taken");
+    }
+    for (std::size_t i = 0; !err && i < busy_claim.ghosts.size(); ++i) {
+      if (auto e = co_await refresh(busy_claim.ghosts[i])) {
+        err = "cannot read the state of " + rules::quote_name(busy_claim.ghosts[i]) +
+              " from the meta table: " + *e;
+      }
+    }
+    if (err) {
+      counters_.refused.fetch_add(1, std::memory_order_relaxed);
+      metrics().statements.inc(proxy::Decision::refused, metric_kind(stmt.kind));
+      log_warn(session.id(), "online-ddl refuse: tables={} digest={}: {}",
+               describe_tables(stmt, db), digest(stmt.text), *err);
+      session.local_error(out, seq, rules::Engine::refuse_error_code, "HY000",
+                          "ghostgate: " + *err + "; retry the statement");
+      result.error = true;
+      co_return result;
+    }
+    Plan again = co_await plan_with_lookups(session, stmt, db);
+    const std::vector<QualifiedName> now = state_ghosts(again);
+    if (std::includes(busy_claim.ghosts.begin(), busy_claim.ghosts.end(), now.begin(), now.end()) ||
+        attempt == 3) {
+      plan = std::move(again);
+      if (!std::includes(busy_claim.ghosts.begin(), busy_claim.ghosts.end(), now.begin(),
+                         now.end())) {
+        plan = refusal(
+            "ghostgate: the online-DDL state of this statement's tables keeps changing on "
+            "another instance; retry the statement");
+      }
+      break;
+    }
+    // The backend's state made the statement touch other ghosts: start over with those.
+    held.clear();
+    busy_claim.release();
   }
+  StatementResult r = co_await run_claimed(session, stmt, db, more_follow, seq, out, plan);
+  co_return r;
+}
+
+awaitable<OnlineDdlService::StatementResult> OnlineDdlService::run_claimed(
+    ClientPort& session, const Statement& stmt, std::string_view db, bool more_follow,
+    std::uint8_t& seq, std::vector<std::uint8_t>& out, const Plan& plan) {
+  StatementResult result;
   const StatementKind kind = metric_kind(stmt.kind);
   if (plan.verdict == Plan::Verdict::forward) {
     result.forwarded = true;
@@ -174,6 +340,41 @@ awaitable<OnlineDdlService::StatementResult> OnlineDdlService::run_statement(
       co_return result;
     }
   }
+  // No silent cut-over: a cut-over pair the plan has no steps for (no record) is answered OK
+  // only as the resend of a completed cut-over (its tombstone), else refused: an OK would leave
+  // the real table without the migration's DDL and nobody would know.
+  bool from_tombstone = false;
+  for (const auto& [ghost, target] : plan.cutovers) {
+    if (has_forget(plan, ghost)) {
+      continue;
+    }
+    std::optional<Tombstone> done;
+    if (auto err = co_await meta_->find_tombstone(ghost, target, done)) {
+      session.local_error(out, seq, rules::Engine::refuse_error_code, "HY000",
+                          "ghostgate: cannot read completed cut-overs from " + meta_->done_table() +
+                              ": " + *err + "; retry the statement");
+      result.error = true;
+      co_return result;
+    }
+    if (done) {
+      from_tombstone = true;
+      counters_.tombstone_answers.fetch_add(1, std::memory_order_relaxed);
+      log_info(session.id(),
+               "online-ddl: cut-over of {} onto {} already completed at {} (tombstone): a "
+               "resend, answered OK without running anything",
+               rules::quote_name(ghost), rules::quote_name(target), done->done_time);
+      continue;
+    }
+    const std::string message = unseen_cutover_message(ghost, target);
+    counters_.refused.fetch_add(1, std::memory_order_relaxed);
+    counters_.refused_unseen_cutovers.fetch_add(1, std::memory_order_relaxed);
+    metrics().statements.inc(proxy::Decision::refused, metric_kind(stmt.kind));
+    log_warn(session.id(), "online-ddl refuse: tables={} digest={}: {}", describe_tables(stmt, db),
+             digest(stmt.text), message);
+    session.local_error(out, seq, rules::Engine::refuse_error_code, "HY000", message);
+    result.error = true;
+    co_return result;
+  }
   bool recorded = false;
   bool cutover = false;
   bool resent = false;
@@ -191,6 +392,38 @@ awaitable<OnlineDdlService::StatementResult> OnlineDdlService::run_statement(
     if (step.kind == Step::Kind::forget && cutover_plan) {
       // The cut-over DDLs ran and their progress is persisted; the meta row still says so.
       err = co_await failpoint_at("before-meta-clear");
+      // The tombstone first: a crash between it and the meta row's delete replays the cut-over
+      // from the row (every DDL marked applied: nothing runs), never from nothing.
+      auto target = std::find_if(plan.cutovers.begin(), plan.cutovers.end(),
+                                 [&](const auto& c) { return c.first == step.ghost; });
+      if (!err && target != plan.cutovers.end()) {
+        Tombstone done{step.ghost, target->second, {}, {}};
+        {
+          std::lock_guard lock(mutex_);
+          if (const rules::GhostRecord* r = engine_->find(step.ghost)) {
+            done.ddls = r->ddls;
+          }
+        }
+        if (auto e = co_await meta_->write_tombstone(std::move(done))) {
+          err = "cannot write the cut-over's tombstone: " + *e;
+        } else {
+          err = co_await failpoint_at("tombstone-written");
+        }
+      }
+    }
+    if (step.kind == Step::Kind::record && !err) {
+      bool fresh = false;
+      {
+        std::lock_guard lock(mutex_);
+        fresh = engine_->find(step.ghost) == nullptr;
+      }
+      // A new migration under a ghost name used before: the old cut-over's tombstone must not
+      // answer this one's cut-over.
+      if (fresh) {
+        if (auto e = co_await meta_->clear_tombstones(step.ghost)) {
+          err = *e;
+        }
+      }
     }
     std::uint16_t code = protocol::er::unknown_error;
     std::string state = "HY000";
@@ -259,10 +492,11 @@ awaitable<OnlineDdlService::StatementResult> OnlineDdlService::run_statement(
     metrics().statements.inc(proxy::Decision::suppressed, kind);
   }
   log_info(session.id(), "online-ddl {}: {} tables={} digest={}",
-           cutover    ? "cut-over"
-           : recorded ? "record"
-           : resent   ? "record skipped (already recorded: a resend after a restart or a lost OK)"
-                      : "suppress",
+           from_tombstone && !cutover ? "cut-over resend (tombstone)"
+           : cutover                  ? "cut-over"
+           : recorded                 ? "record"
+           : resent ? "record skipped (already recorded: a resend after a restart or a lost OK)"
+                    : "suppress",
            plan.reason, tables, id);
   session.local_ok(out, seq, more_follow);
   co_return result;

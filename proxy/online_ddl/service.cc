@@ -74,6 +74,16 @@ std::string describe_tables(const Statement& s, std::string_view db) {
   return out;
 }
 
+rules::Plan refusal(std::string message, std::string_view reason) {
+  rules::Plan plan;
+  plan.verdict = rules::Plan::Verdict::refuse;
+  plan.error_code = rules::Engine::refuse_error_code;
+  plan.sql_state = "HY000";
+  plan.error_message = std::move(message);
+  plan.reason = reason;
+  return plan;
+}
+
 awaitable<std::optional<std::string>> failpoint_at(const char* name) {
   std::optional<failpoint::Action> fp = failpoint::evaluate(name);
   if (!fp) {
@@ -192,6 +202,9 @@ bool OnlineDdlService::quick_forward(std::string_view sql, std::string_view curr
 }
 
 awaitable<bool> OnlineDdlService::load() {
+  if (ready()) {
+    co_return true;  // loaded meanwhile on demand (load_on_demand)
+  }
   // A slow or failing meta table at start-up (tests: statements must wait for the state).
   if (std::optional<std::string> fp = co_await failpoint_at("meta-load")) {
     log_warn(no_conn, "online-ddl: cannot load meta table {}: {}", meta_->table(), *fp);
@@ -204,7 +217,8 @@ awaitable<bool> OnlineDdlService::load() {
     co_return false;
   }
   std::vector<StoredRecord> stored;
-  if (auto err = co_await meta_->load(stored)) {
+  std::vector<ForeignRow> foreign;
+  if (auto err = co_await meta_->load(stored, &foreign)) {
     log_warn(no_conn, "online-ddl: cannot load meta table {}: {}", meta_->table(), *err);
     set_load_error("cannot read " + meta_->table() + ": " + *err);
     co_return false;
@@ -226,6 +240,17 @@ awaitable<bool> OnlineDdlService::load() {
   log_info(no_conn, "online-ddl: {} pending migration(s) loaded from {}", records.size(),
            meta_->table());
   set_load_error("");
+  for (const ForeignRow& f : foreign) {
+    log_warn(no_conn,
+             "online-ddl: {} also holds a pending migration of {} under id \"{}\", not one of "
+             "this instance's ids: shown as foreign in /online-ddl, never acted on (to take it "
+             "over, e.g. from DM, list that source id under `id`)",
+             meta_->table(), rules::quote_name(f.ghost), f.id);
+  }
+  {
+    std::lock_guard lock(mutex_);
+    foreign_ = std::move(foreign);
+  }
   ready_.store(true, std::memory_order_release);
   co_return true;
 }
@@ -251,6 +276,61 @@ awaitable<std::optional<std::string>> OnlineDdlService::persist(
   QualifiedName name = ghost;
   std::optional<std::string> err = co_await meta_->remove(std::move(name));
   co_return err;
+}
+
+awaitable<std::optional<std::string>> OnlineDdlService::refresh(QualifiedName ghost) {
+  std::optional<StoredRecord> stored;
+  if (auto err = co_await meta_->load_one(ghost, stored)) {
+    co_return err;
+  }
+  std::lock_guard lock(mutex_);
+  if (stored) {
+    if (stored->mark) {
+      marks_[ghost] = *stored->mark;
+    } else {
+      marks_.erase(ghost);
+    }
+    since_.emplace(ghost, std::chrono::system_clock::now());
+    engine_->restore(ghost, std::move(stored->record));
+  } else {
+    marks_.erase(ghost);
+    since_.erase(ghost);
+    engine_->restore(ghost, std::nullopt);
+  }
+  metrics().online_ddl_pending.set(static_cast<std::int64_t>(engine_->snapshot().size()));
+  co_return std::nullopt;
+}
+
+awaitable<std::optional<std::string>> OnlineDdlService::refresh_all() {
+  std::vector<StoredRecord> stored;
+  if (auto err = co_await meta_->load(stored)) {
+    co_return err;
+  }
+  std::lock_guard lock(mutex_);
+  std::set<QualifiedName> seen;
+  for (StoredRecord& s : stored) {
+    const QualifiedName ghost = s.record.ghost;
+    seen.insert(ghost);
+    if (busy_ghosts_.count(ghost) != 0) {
+      continue;
+    }
+    if (s.mark) {
+      marks_[ghost] = *s.mark;
+    } else {
+      marks_.erase(ghost);
+    }
+    since_.emplace(ghost, std::chrono::system_clock::now());
+    engine_->restore(ghost, std::move(s.record));
+  }
+  for (const rules::GhostRecord& r : engine_->snapshot()) {
+    if (seen.count(r.ghost) == 0 && busy_ghosts_.count(r.ghost) == 0) {
+      marks_.erase(r.ghost);
+      since_.erase(r.ghost);
+      engine_->restore(r.ghost, std::nullopt);
+    }
+  }
+  metrics().online_ddl_pending.set(static_cast<std::int64_t>(engine_->snapshot().size()));
+  co_return std::nullopt;
 }
 
 bool OnlineDdlService::already_recorded(const Step& step) const {
@@ -329,7 +409,25 @@ std::string OnlineDdlService::state_json() const {
     }
     j.push_back(std::move(item));
   }
-  return nlohmann::json{{"ready", ready()}, {"dry_run", dry_run_.load()}, {"pending", j}}.dump(2);
+  nlohmann::json foreign = nlohmann::json::array();
+  for (const ForeignRow& f : foreign_) {
+    foreign.push_back(
+        {{"id", f.id}, {"ghost", {{"schema", f.ghost.schema}, {"table", f.ghost.table}}}});
+  }
+  nlohmann::json actions = nlohmann::json::array();
+  for (const OperatorAction& a : actions_) {
+    actions.push_back(
+        {{"unix",
+          std::chrono::duration_cast<std::chrono::seconds>(a.when.time_since_epoch()).count()},
+         {"peer", a.peer},
+         {"request", a.request},
+         {"ghost", a.ghost},
+         {"result", a.result},
+         {"ddls", a.ddls}});
+  }
+  return nlohmann::json{{"ready", ready()}, {"dry_run", dry_run_.load()}, {"ids", meta_->ids()},
+                        {"pending", j},     {"foreign", foreign},  {"operator_actions", actions}}
+      .dump(2);
 }
 
 }  // namespace ghostgate::proxy

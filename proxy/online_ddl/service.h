@@ -20,10 +20,20 @@
 //   between-cutover-ddls     a cut-over DDL ran and its progress is persisted, more follow
 //   before-meta-clear        every cut-over DDL ran, the meta row not yet deleted
 //   after-meta-clear         the meta row deleted, the client's OK not yet sent
+//   claim-taken              a statement holds its ghosts' claims, their state not yet re-read
+//   tombstone-written        a cut-over's tombstone written, its meta row not yet deleted
+//
+// One truth in the backend (design.md, "Several instances"): a statement whose plan changes a
+// ghost's state (record, forget, defer_drop, cut-over) first takes the ghost in this process
+// (busy_ghosts_), then its claim in the backend (MetaStore::claim), re-reads the ghost's row
+// there into the engine (memory is a cache), plans again and only then acts. A completed cut-over
+// leaves a tombstone; a cut-over with neither a record nor a tombstone is refused (no silent
+// cut-over). Forwarded statements never get here: no claim, no meta query on the hot path.
 
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <deque>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -71,6 +81,17 @@ class OnlineDdlService {
   // A COM_STMT_PREPARE: the parameter count when ghostgate answers it itself, else nullopt.
   awaitable<std::optional<std::uint16_t>> on_prepare(ClientPort& session, std::string sql);
 
+  // An operator's action from the admin endpoint (token already checked), README "Online DDL
+  // operations":  POST /online-ddl/ghost/<schema>.<table>/ddls  (body: JSON list of DDLs on the
+  // ghost, run at the next cut-over), POST .../applied (the next cut-over runs none), DELETE
+  // /online-ddl/ghost/<schema>.<table> (forget). `peer` is who asked, for the log and the list.
+  struct ActionResult {
+    int status = 200;
+    std::string body;
+  };
+  awaitable<ActionResult> operator_action(std::string method, std::string path, std::string body,
+                                          std::string peer);
+
   // SIGHUP: new rules take effect on the next statement; the recorded state is kept.
   void replace_rules(rules::TableRules rules);
   // SIGHUP: dry-run on or off from the next statement decided (a multi-statement batch being
@@ -87,7 +108,8 @@ class OnlineDdlService {
 
   struct Counters {
     std::atomic<std::uint64_t> suppressed{0}, recorded{0}, refused{0}, cutovers{0},
-        cutover_failures{0}, forgotten{0};
+        cutover_failures{0}, forgotten{0}, claims{0}, tombstone_answers{0},
+        refused_unseen_cutovers{0};
   };
   const Counters& counters() const { return counters_; }
 
@@ -110,6 +132,23 @@ class OnlineDdlService {
   awaitable<rules::Plan> plan_with_lookups(ClientPort& session, const rules::Statement& stmt,
                                            std::string_view db);
   awaitable<std::optional<std::string>> apply_state_step(const rules::Step& step);
+  // The ERR text for a cut-over whose DDL was never seen (README, "Online DDL operations").
+  std::string unseen_cutover_message(const rules::QualifiedName& ghost,
+                                     const rules::QualifiedName& target) const;
+  // Waits until no copy of a cut-over DDL runs in the backend (in_flight.h); error text after
+  // in_flight_timeout.
+  awaitable<std::optional<std::string>> wait_in_flight(ClientPort& session, const rules::Step& ddl);
+  // Re-reads every owned row from the backend into the engine (ghosts a statement of this
+  // process is changing right now excepted: they are re-read under their claim).
+  awaitable<std::optional<std::string>> refresh_all();
+  // Loads the state now (not on the start-up retry timer) and waits for it, up to load_wait.
+  awaitable<bool> load_on_demand();
+  // Re-reads one ghost's meta row from the backend into the engine (under its claim).
+  awaitable<std::optional<std::string>> refresh(rules::QualifiedName ghost);
+  // Carries out a plan whose ghosts this statement holds (run_statement took them).
+  awaitable<StatementResult> run_claimed(ClientPort& session, const rules::Statement& stmt,
+                                         std::string_view db, bool more_follow, std::uint8_t& seq,
+                                         std::vector<std::uint8_t>& out, const rules::Plan& plan);
   // dry-run: judges a statement that is forwarded anyway, from the state a real run would have
   // by now, applies the plan's state changes to the in-memory engine only (no meta table, no
   // backend SQL) and logs what a real run would do.
@@ -146,6 +185,21 @@ class OnlineDdlService {
   // Ghosts whose state a statement is changing right now (run_statement serializes per ghost).
   std::set<rules::QualifiedName> busy_ghosts_;
   Counters counters_;
+  struct OperatorAction {
+    std::chrono::system_clock::time_point when;
+    std::string peer, request, ghost, result;
+    std::vector<std::string> ddls;
+  };
+  std::deque<OperatorAction> actions_;  // the last 50; guarded by mutex_
+  std::vector<ForeignRow> foreign_;     // meta rows of other ids (start-up); guarded by mutex_
+  // How long a statement waits for another instance's claim on the same ghost (a cut-over DDL
+  // may run that long there).
+  static constexpr std::chrono::seconds claim_timeout{300};
+  // How long a statement that needs the state waits for it to load.
+  static constexpr std::chrono::seconds load_wait{10};
+  std::atomic<bool> loading_{false};
+  // How long a cut-over waits for an earlier attempt's DDL still running in the backend.
+  static constexpr std::chrono::seconds in_flight_timeout{3600};
 };
 
 }  // namespace ghostgate::proxy

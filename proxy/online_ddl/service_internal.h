@@ -31,6 +31,8 @@ std::string digest(std::string_view text);
 StatementKind metric_kind(rules::StatementKind k);
 // The statement's tables as schema.table, unqualified ones in `db`, for log lines.
 std::string describe_tables(const rules::Statement& s, std::string_view db);
+// A plan that refuses the statement with ERR 1105 (HY000) and `message`.
+rules::Plan refusal(std::string message, std::string_view reason = {});
 // A failpoint (proxy/observe/failpoint.h) on a coroutine path: its error as text; a sleep waits
 // on a timer so that the other sessions of this thread go on meanwhile. `name` is a literal.
 awaitable<std::optional<std::string>> failpoint_at(const char* name);
