@@ -201,7 +201,6 @@ awaitable<OnlineDdlService::StatementResult> OnlineDdlService::run_statement(
     ClientPort& session, const Statement& stmt, std::string_view db, bool more_follow,
     std::uint8_t& seq, std::vector<std::uint8_t>& out) {
   StatementResult result;
-  const auto started = std::chrono::steady_clock::now();  // a cut-over's whole duration
   if (dry_run_) {
     // Unreachable: in dry-run on_query judges every statement itself and forwards the batch.
     result.forwarded = true;
@@ -314,6 +313,7 @@ awaitable<OnlineDdlService::StatementResult> OnlineDdlService::run_claimed(
     ClientPort& session, const Statement& stmt, std::string_view db, bool more_follow,
     std::uint8_t& seq, std::vector<std::uint8_t>& out, const Plan& plan) {
   StatementResult result;
+  const auto started = std::chrono::steady_clock::now();  // a cut-over's duration, once claimed
   const StatementKind kind = metric_kind(stmt.kind);
   if (plan.verdict == Plan::Verdict::forward) {
     result.forwarded = true;
