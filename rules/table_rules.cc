@@ -265,10 +265,15 @@ std::optional<TableRules> TableRules::create(const RuleConfig& config, std::stri
     for (const Compiled& c : *list) {
       for (unsigned b = c.lo; b <= c.hi; ++b) {
         rules.first_byte_[b] = true;
+        // Keep only the weakest filters: (`_`, "") makes (`_`, `_gho`) redundant. Fewer
+        // compares for a real name that shares a first byte with a tool's helpers.
         std::vector<Filter>& filters = rules.filters_[b];
-        if (std::none_of(filters.begin(), filters.end(), [&](const Filter& f) {
-              return f.prefix == c.filter.prefix && f.suffix == c.filter.suffix;
-            })) {
+        auto weaker = [](const Filter& a, const Filter& than) {
+          return than.prefix.starts_with(a.prefix) && than.suffix.ends_with(a.suffix);
+        };
+        if (std::none_of(filters.begin(), filters.end(),
+                         [&](const Filter& f) { return weaker(f, c.filter); })) {
+          std::erase_if(filters, [&](const Filter& f) { return weaker(c.filter, f); });
           filters.push_back(c.filter);
         }
       }
