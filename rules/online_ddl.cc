@@ -843,6 +843,10 @@ Plan Engine::plan_child_constraints(const Statement& s, std::string_view current
   if (onto.empty() && !unknown) {
     return Plan{};  // forward
   }
+  const TableRef* subject = s.first(RefRole::target);
+  if (subject == nullptr || names[subject - tables.data()].schema.empty()) {
+    return no_database();  // the rewrite runs on any pooled connection: every name qualified
+  }
   if (unknown) {
     return local(s, "child constraint on ghost table");
   }
@@ -851,9 +855,7 @@ Plan Engine::plan_child_constraints(const Statement& s, std::string_view current
     sql = rewrite_ddl(sql, ghost, "", real);
   }
   Plan p = local(s, "child constraint on ghost table rewritten onto its real table");
-  const TableRef* subject = s.first(RefRole::target);
-  p.steps.push_back(backend_sql(
-      std::move(sql), subject != nullptr ? names[subject - tables.data()] : QualifiedName{}));
+  p.steps.push_back(backend_sql(std::move(sql), names[subject - tables.data()]));
   return p;
 }
 
@@ -1024,8 +1026,13 @@ Plan Engine::plan_rename_pairs(const Statement& s, const std::vector<RenamePair>
         continue;
       }
       // trash -> real. With a ghost for that table still pending, this undoes our own suppressed
-      // first step of a two-step cut-over (the swap was rolled back): nothing to do.
+      // first step of a two-step cut-over (the swap was rolled back): nothing to do downstream,
+      // and a name that step bound is no helper any more.
       if (pending_for(pr.to) != nullptr) {
+        if (bound != nullptr) {
+          flush();
+          p.steps.push_back(state_step(Step::Kind::forget, pr.from));
+        }
         continue;
       }
       Plan r = refuse(verb + " " + both +

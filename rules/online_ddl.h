@@ -45,7 +45,18 @@
 // name). Cut-over shapes: two-pair, N-pair, two-step (ALTER t RENAME old; ALTER ghost RENAME t),
 // Vitess's three-pair rotation (RENAME t TO sentry, ghost TO t, sentry TO ghost), cross-schema,
 // DROP + RENAME (pt-osc drop_swap), sentries created and dropped just before. None of them
-// makes a downstream copy.
+// makes a downstream copy. After the cut-over, writes to the helpers it leaves behind and their
+// DROPs are suppressed. Under Vitess, `RENAME TABLE t TO _vt_hld_...` alone is a DROP TABLE t:
+// downstream drops `t` (the helper name is never replicated, so a copy kept under it would be an
+// orphan nothing ever removes).
+//
+// Triggers of the tools (pt-osc, LHM, oak) and triggers on helpers are suppressed: TiDB has none
+// and their effects arrive as row events. A child table's ALTER whose FOREIGN KEY ... REFERENCES
+// names a ghost (pt-osc rebuild_constraints, run before the swap) runs with the ghost replaced by
+// its real table: downstream the constraint already points at the real table, the ghost never
+// exists, and keeping the statement (rewritten) keeps the constraint's new name in step with
+// upstream for the next run's DROP FOREIGN KEY. With the ghost's real table unknown it is
+// suppressed.
 //
 // Known limits (documented, not silent): SELECTs are forwarded even when they read a helper
 // table (only writes are suppressed); a LOCK TABLES naming real and helper tables is forwarded

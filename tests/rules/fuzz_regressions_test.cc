@@ -184,5 +184,20 @@ TEST_F(FuzzRegressionEngine, PartialRenameIsForwarded) {
   EXPECT_NE(engine_.find({"test", "_t_gho"}), nullptr);
 }
 
+// A child table's ALTER with a FOREIGN KEY on a ghost, the child unqualified and no database
+// selected, was rewritten onto the ghost's real table and sent with the child still unqualified
+// (`alter table `_we``ird_gho` add foreign key (a) references `_vt`.<ghost>`): a backend statement
+// for any pooled connection with a name that is not qualified. Refused like MySQL now.
+TEST_F(FuzzRegressionEngine, ChildConstraintWithNoDatabaseIsRefused) {
+  run("ALTER TABLE test._t_gho ADD c INT");
+  Plan p = plan("alter table u add foreign key (a) references test._t_gho (id)", "");
+  EXPECT_EQ(p.verdict, Plan::Verdict::refuse);
+  EXPECT_EQ(p.error_code, 1046);
+  EXPECT_TRUE(p.steps.empty());
+  p = plan("alter table test.u add foreign key (a) references test._t_gho (id)", "");
+  EXPECT_EQ(backend_sql(p), std::vector<std::string>{"alter table test.u add foreign key (a) "
+                                                     "references `test`.`t` (id)"});
+}
+
 }  // namespace
 }  // namespace ghostgate::rules

@@ -138,6 +138,10 @@ TEST_F(ToolsTest, GhOstForceTableNamesTwoStep) {
   EXPECT_EQ(
       decide("alter /* gh-ost */ table `test`.`t` rename `test`.`_F_del`"),
       (Lines{"local rename involving helper tables", "bind test._F_del trash (t) to test.t"}));
+  // The swap could not finish: gh-ost renames the old table back, which ends that binding.
+  EXPECT_EQ(decide("rename /* gh-ost */ table `test`.`_F_del` to `test`.`t`"),
+            (Lines{"local rename involving helper tables", "forget test._F_del"}));
+  run("alter /* gh-ost */ table `test`.`t` rename `test`.`_F_del`");
   EXPECT_EQ(decide("alter /* gh-ost */ table `test`.`_F_gho` rename `test`.`t`"),
             (Lines{"local cut-over", "sql: alter /* gh-ost */ table `test`.`t` add column c int",
                    "progress test._F_gho 1", "forget test._F_gho"}));
