@@ -168,17 +168,19 @@ std::string rewrite_ddl(std::string_view ddl, const QualifiedName& ghost,
 }
 
 std::string qualify_table_refs(std::string_view sql, std::string_view current_db) {
-  if (current_db.empty()) {
-    return std::string(sql);
-  }
   const Statement st = classify(sql);
   std::vector<Edit> edits;
   for (const TableRef& r : st.tables()) {
     if (!r.schema.empty() || r.role == RefRole::database || r.role == RefRole::trigger) {
       continue;
     }
+    // With no database selected only a REFERENCES of a qualified subject has a known schema.
+    const std::string_view schema = unqualified_schema(st, r, current_db);
+    if (schema.empty()) {
+      continue;
+    }
     std::string q;
-    append_quoted_identifier(q, unqualified_schema(st, r, current_db));
+    append_quoted_identifier(q, schema);
     q.push_back('.');
     q.append(sql.substr(r.offset, r.length));  // the name exactly as written
     edits.push_back({r.offset, r.length, std::move(q)});

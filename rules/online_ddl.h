@@ -277,8 +277,9 @@ class Engine {
 // The real table a record belongs to: `real` when bound, else {ghost.schema, real_hint}.
 [[nodiscard]] QualifiedName real_of(const GhostRecord& rec);
 
-// Qualifies every unqualified table reference the classifier finds in `sql` with `current_db`,
-// leaving all other bytes as they were. No-op when current_db is empty.
+// Qualifies every unqualified table reference the classifier finds in `sql` with `current_db`
+// (a FOREIGN KEY ... REFERENCES with the altered table's schema when that is written), leaving
+// all other bytes as they were. With current_db empty only such REFERENCES are qualified.
 [[nodiscard]] std::string qualify_table_refs(std::string_view sql, std::string_view current_db);
 
 }  // namespace ghostgate::rules

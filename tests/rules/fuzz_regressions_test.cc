@@ -199,5 +199,18 @@ TEST_F(FuzzRegressionEngine, ChildConstraintWithNoDatabaseIsRefused) {
                                                      "references `test`.`t` (id)"});
 }
 
+// With no database selected, `ALTER TABLE db2._t_gho ADD FOREIGN KEY (a) REFERENCES p (id)` was
+// recorded as written (qualify_table_refs did nothing without a current database), so its
+// cut-over sent `REFERENCES p` unqualified to a pooled connection. The REFERENCES table is in
+// the altered table's schema: it is qualified with it now, whatever the session's database.
+TEST_F(FuzzRegressionEngine, ReferencesOfAQualifiedGhostAreQualifiedWithoutADatabase) {
+  EXPECT_EQ(qualify_table_refs("ALTER TABLE test._t_gho ADD FOREIGN KEY (a) REFERENCES u (id)", ""),
+            "ALTER TABLE test._t_gho ADD FOREIGN KEY (a) REFERENCES `test`.u (id)");
+  run("alter /* gh-ost */ table test._t_gho add foreign key (a) references `u`(id)", "");
+  const Plan p = plan("rename table test._t_gho to test.t", "");
+  EXPECT_EQ(backend_sql(p), std::vector<std::string>{"alter /* gh-ost */ table `test`.`t` add "
+                                                     "foreign key (a) references `test`.`u`(id)"});
+}
+
 }  // namespace
 }  // namespace ghostgate::rules
