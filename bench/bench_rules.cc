@@ -97,6 +97,13 @@ void BM_Rules_Decide_MultiRowInsert100(benchmark::State& s) {
   decide(s, sql);
 }
 void BM_Rules_Decide_GhostDml(benchmark::State& s) { decide(s, kGhostDml); }
+void BM_Rules_Decide_UpdateByPkL(benchmark::State& s) {
+  static const std::string sql = [] {
+    std::string x(kUpdateByPk);
+    return x.replace(x.find("`orders`"), 8, "`line_items`");
+  }();
+  decide(s, sql);
+}
 void BM_Rules_Decide_GhostDdl(benchmark::State& s) { decide(s, kGhostDdl); }
 void BM_Rules_Classify_Insert10(benchmark::State& s) { classify_only(s, kInsert10); }
 void BM_Rules_Classify_PreparedInsert(benchmark::State& s) {
@@ -171,6 +178,15 @@ void table_quick(benchmark::State& state, std::string_view name) {
   report(state, bench::allocations() - before);
 }
 void BM_Rules_TableQuick_Real(benchmark::State& s) { table_quick(s, "orders"); }
+// Real names sharing a first byte with a preset (LHM `lhmn_`, DMS `tp_`): the literal prefix
+// check turns them away without a regex.
+void BM_Rules_TableQuick_RealL(benchmark::State& s) { table_quick(s, "line_items"); }
+void BM_Rules_TableQuick_RealT(benchmark::State& s) { table_quick(s, "tickets"); }
+void BM_Rules_TableQuick_RealUpper(benchmark::State& s) { table_quick(s, "Orders"); }
+void BM_Rules_TableQuick_VitessShadow(benchmark::State& s) {
+  table_quick(s, "_vt_vrp_6ace8bcef73211ea87e9f875a4d24e90_20260102030405_");
+}
+void BM_Rules_TableQuick_LhmGhost(benchmark::State& s) { table_quick(s, "lhmn_orders"); }
 void BM_Rules_TableQuick_UnderscoreReal(benchmark::State& s) { table_quick(s, "_orders_archive"); }
 void BM_Rules_TableQuick_GhOstGhost(benchmark::State& s) { table_quick(s, "_orders_gho"); }
 void BM_Rules_TableMatch_Real(benchmark::State& s) { table_match(s, "orders"); }
@@ -239,12 +255,18 @@ BENCHMARK(BM_Rules_Decide_UpdateByPk);
 BENCHMARK(BM_Rules_Decide_DeleteByPk);
 BENCHMARK(BM_Rules_Decide_MultiRowInsert100);
 BENCHMARK(BM_Rules_Decide_GhostDml);
+BENCHMARK(BM_Rules_Decide_UpdateByPkL);
 BENCHMARK(BM_Rules_Decide_GhostDdl);
 BENCHMARK(BM_Rules_Classify_Insert10);
 BENCHMARK(BM_Rules_Classify_PreparedInsert);
 BENCHMARK(BM_Rules_Plan_GhostDml);
 BENCHMARK(BM_Rules_Split_Transaction);
 BENCHMARK(BM_Rules_TableQuick_Real);
+BENCHMARK(BM_Rules_TableQuick_RealL);
+BENCHMARK(BM_Rules_TableQuick_RealT);
+BENCHMARK(BM_Rules_TableQuick_RealUpper);
+BENCHMARK(BM_Rules_TableQuick_VitessShadow);
+BENCHMARK(BM_Rules_TableQuick_LhmGhost);
 BENCHMARK(BM_Rules_TableQuick_UnderscoreReal);
 BENCHMARK(BM_Rules_TableQuick_GhOstGhost);
 BENCHMARK(BM_Rules_TableMatch_Real);

@@ -1,6 +1,7 @@
 #include "rules/online_ddl.h"
 
 #include <algorithm>
+#include <initializer_list>
 #include <utility>
 
 #include "rules/lexer.h"
@@ -98,6 +99,11 @@ Plan local(const Statement& s, std::string_view reason) {
   return p;
 }
 
+// pt-osc's keep their historical reason (logs and dashboards key on it).
+std::string_view tool_trigger_reason(std::string_view trigger) {
+  return is_pt_osc_trigger_name(trigger) ? "pt-osc trigger" : "tool trigger";
+}
+
 Step backend_sql(std::string sql, QualifiedName target) {
   Step step;
   step.kind = Step::Kind::backend_sql;
@@ -162,17 +168,19 @@ std::string rewrite_ddl(std::string_view ddl, const QualifiedName& ghost,
 }
 
 std::string qualify_table_refs(std::string_view sql, std::string_view current_db) {
-  if (current_db.empty()) {
-    return std::string(sql);
-  }
   const Statement st = classify(sql);
   std::vector<Edit> edits;
   for (const TableRef& r : st.tables()) {
     if (!r.schema.empty() || r.role == RefRole::database || r.role == RefRole::trigger) {
       continue;
     }
+    // With no database selected only a REFERENCES of a qualified subject has a known schema.
+    const std::string_view schema = unqualified_schema(st, r, current_db);
+    if (schema.empty()) {
+      continue;
+    }
     std::string q;
-    append_quoted_identifier(q, unqualified_schema(st, r, current_db));
+    append_quoted_identifier(q, schema);
     q.push_back('.');
     q.append(sql.substr(r.offset, r.length));  // the name exactly as written
     edits.push_back({r.offset, r.length, std::move(q)});
@@ -180,9 +188,95 @@ std::string qualify_table_refs(std::string_view sql, std::string_view current_db
   return apply_edits(sql, edits);
 }
 
+namespace {
+
+bool one_of(const Token& t, std::initializer_list<std::string_view> keywords) {
+  return std::any_of(keywords.begin(), keywords.end(), [&](std::string_view k) { return t.is(k); });
+}
+
+}  // namespace
+
+std::string strip_algorithm_lock(std::string_view sql) {
+  std::vector<Token> tokens;  // cold path (cut-over): a vector is fine
+  Lexer lexer(sql);
+  for (Token t = lexer.next(); t.kind != TokenKind::end; t = lexer.next()) {
+    tokens.push_back(t);
+  }
+  std::vector<Edit> cuts;
+  std::size_t consumed = 0;  // bytes before this were cut already (a comma is used once)
+  int depth = 0;
+  for (std::size_t i = 0; i < tokens.size(); ++i) {
+    const Token& t = tokens[i];
+    if (t.is_punct('(')) {
+      ++depth;
+    } else if (t.is_punct(')')) {
+      --depth;
+    }
+    const bool algorithm = t.is("ALGORITHM");
+    if (depth != 0 || (!algorithm && !t.is("LOCK"))) {
+      continue;
+    }
+    std::size_t j = i + 1;
+    if (j < tokens.size() && tokens[j].is_punct('=')) {
+      ++j;
+    }
+    // Only the clause's own values: a column that happens to be called `algorithm` stays.
+    if (j >= tokens.size() ||
+        !(algorithm ? one_of(tokens[j], {"DEFAULT", "INSTANT", "INPLACE", "COPY", "NOCOPY"})
+                    : one_of(tokens[j], {"DEFAULT", "NONE", "SHARED", "EXCLUSIVE"}))) {
+      continue;
+    }
+    std::size_t begin = t.offset_in(sql);
+    std::size_t end = tokens[j].offset_in(sql) + tokens[j].text.size();
+    if (i > 0 && tokens[i - 1].is_punct(',') && tokens[i - 1].offset_in(sql) >= consumed) {
+      begin = tokens[i - 1].offset_in(sql);
+    } else if (j + 1 < tokens.size() && tokens[j + 1].is_punct(',')) {
+      end = tokens[j + 1].offset_in(sql) + 1;
+    }
+    cuts.push_back({static_cast<std::uint32_t>(begin), static_cast<std::uint32_t>(end - begin),
+                    std::string()});
+    consumed = end;
+    i = j;
+  }
+  return apply_edits(sql, cuts);
+}
+
+std::optional<std::string> replay_ddl(std::string_view ddl, const QualifiedName& ghost,
+                                      const QualifiedName& target) {
+  std::string sql = strip_algorithm_lock(rewrite_ddl(ddl, ghost, ghost.schema, target));
+  const Statement st = classify(sql);
+  switch (st.kind) {
+    case StatementKind::alter_table:
+      if (!st.alter_has_other_specs && st.first(RefRole::rename_to) == nullptr) {
+        return std::nullopt;  // only ALGORITHM=/LOCK= were left: nothing to change
+      }
+      return sql;
+    case StatementKind::create_index:
+    case StatementKind::drop_index:
+      return sql;
+    default:
+      // ANALYZE (Spirit and pt-osc analyze the ghost before the swap) and TRUNCATE are never
+      // recorded by this engine, but a record written by another tool may hold them: replayed
+      // on the real table, TRUNCATE would delete its data and ANALYZE is no schema change.
+      return std::nullopt;
+  }
+}
+
+QualifiedName real_of(const GhostRecord& rec) {
+  return rec.real ? *rec.real : QualifiedName{rec.ghost.schema, rec.real_hint};
+}
+
 Engine::Engine(TableRules rules) : rules_(std::move(rules)) {}
 
-bool Engine::quick_forward(const Statement& s, std::string_view /*current_db*/) const {
+std::optional<Engine> Engine::for_tools(const std::vector<std::string>& tools, std::string* error) {
+  std::optional<TableRules> rules = TableRules::for_tools(tools, error);
+  if (!rules) {
+    return std::nullopt;
+  }
+  return Engine(std::move(*rules));
+}
+
+bool Engine::quick_forward(const Statement& s, std::string_view current_db) const {
   if (s.temporary) {
     return true;  // session-local tables: never a tool's helper table, never in the registry
   }
@@ -193,7 +287,7 @@ bool Engine::quick_forward(const Statement& s, std::string_view /*current_db*/) 
     case StatementKind::create_trigger:
     case StatementKind::drop_trigger: {
       const TableRef* name = s.first(RefRole::trigger);
-      if (name == nullptr || is_pt_osc_trigger_name(name->table)) {
+      if (name == nullptr || rules_.is_helper_trigger(name->table)) {
         return false;
       }
       break;  // CREATE TRIGGER: also check the ON table below
@@ -212,6 +306,10 @@ bool Engine::quick_forward(const Statement& s, std::string_view /*current_db*/) 
     if (rules_.matches_any(r.table)) {
       return false;
     }
+    // Vitess's sidecar schema: one compare of a few bytes.
+    if (rules_.is_helper_schema(r.schema.empty() ? current_db : r.schema)) {
+      return false;
+    }
   }
   return true;
 }
@@ -221,6 +319,15 @@ const GhostRecord* Engine::find(const QualifiedName& ghost) const {
   return it == registry_.end() ? nullptr : &it->second;
 }
 
+const GhostRecord* Engine::pending_for(const QualifiedName& real) const {
+  for (const auto& [key, rec] : registry_) {
+    if (rec.kind == TableKind::ghost && real_of(rec) == real) {
+      return &rec;
+    }
+  }
+  return nullptr;
+}
+
 std::optional<NameClass> Engine::classify_name(const QualifiedName& name, const Catalog& catalog,
                                                std::vector<QualifiedName>* lookups) const {
   NameClass result;
@@ -228,8 +335,9 @@ std::optional<NameClass> Engine::classify_name(const QualifiedName& name, const 
     return result;
   }
   if (const GhostRecord* rec = find(name)) {
-    result.kind = TableKind::ghost;
+    result.kind = rec->kind;
     result.real_hint = rec->real_hint;
+    result.real = rec->real;
     result.in_registry = true;
     return result;
   }
@@ -238,40 +346,46 @@ std::optional<NameClass> Engine::classify_name(const QualifiedName& name, const 
   struct Candidate {
     TableKind kind;
     std::string real;
-    bool verifiable;  // false: the tool may have cut the real name, its existence proves nothing
+    bool verifiable;  // false: the name proves nothing about a real table (cut to 64 bytes, or
+                      // a shape that names no table), only the name itself must not exist
     bool ambiguous;
+    bool drop_on_rename;
   };
   std::vector<Candidate> candidates;
-  NameMatch matches[8];
-  const std::size_t n = rules_.match_all(name.table, matches, 8);
+  NameMatch matches[16];
+  const std::size_t n = rules_.match_all(name.table, matches, 16);
   for (std::size_t i = 0; i < n; ++i) {
     const NameMatch& m = matches[i];
-    if (name.table.size() == max_name_length) {
-      // gh-ost shortens X to keep its suffix: the capture is only a prefix of the real name.
-      candidates.push_back({m.kind, std::string(m.capture), false, false});
+    if (name.table.size() == max_name_length || !m.verify) {
+      // gh-ost, Spirit and LHM shorten X to fit: the capture is only a prefix of the real name.
+      candidates.push_back({m.kind, std::string(m.capture), false, false, m.drop_on_rename});
       continue;
     }
     // The capture, then - when more `_` precede it than the rule's own - the names that an
     // extra `_` per pt-osc collision retry could have come from (`___x_new`: x, _x, __x).
     std::size_t start = static_cast<std::size_t>(m.capture.data() - name.table.data());
     const std::size_t end = start + m.capture.size();
-    candidates.push_back({m.kind, std::string(m.capture), true, false});
+    candidates.push_back({m.kind, std::string(m.capture), true, false, m.drop_on_rename});
     while (start > 1 && name.table[start - 1] == '_') {
       --start;
-      candidates.push_back({m.kind, name.table.substr(start, end - start), true, false});
+      candidates.push_back(
+          {m.kind, name.table.substr(start, end - start), true, false, m.drop_on_rename});
     }
   }
   if (n == 0) {
     for (const TruncationCandidate& t : pt_osc_truncation_candidates(name.table)) {
-      candidates.push_back({t.kind, std::string(t.real), true, t.ambiguous});
+      candidates.push_back({t.kind, std::string(t.real), true, t.ambiguous, false});
     }
+  }
+  if (rules_.is_helper_schema(name.schema)) {
+    candidates.push_back({TableKind::trash, std::string(), false, false, false});
   }
   if (candidates.empty()) {
     return result;  // real
   }
 
   // A helper only if it plausibly is one: the name itself is not a real downstream table, and
-  // the table it would be a helper of exists downstream.
+  // the table it would be a helper of exists downstream (where the name tells which).
   bool unknown = false;
   auto exists = [&](const QualifiedName& q) -> std::optional<bool> {
     std::optional<bool> e = catalog.table_exists(q);
@@ -307,6 +421,9 @@ std::optional<NameClass> Engine::classify_name(const QualifiedName& name, const 
     result.kind = candidates[*chosen].kind;
     result.real_hint = candidates[*chosen].real;
     result.ambiguous = candidates[*chosen].ambiguous;
+    result.drop_on_rename = candidates[*chosen].drop_on_rename;
+  } else {
+    result.shaped = true;
   }
   return result;
 }
@@ -333,12 +450,20 @@ Plan Engine::plan(const Statement& s, std::string_view current_db, const Catalog
   for (std::size_t i = 0; i < tables.size(); ++i) {
     const TableRef& r = tables[i];
     if (r.role == RefRole::database || r.role == RefRole::trigger ||
-        r.role == RefRole::references || r.role == RefRole::like_source) {
+        r.role == RefRole::like_source) {
       continue;
     }
-    // CREATE TRIGGER db.trg ... ON t: t is in the trigger's schema.
+    // A child table's constraint on a ghost (pt-osc rebuild_constraints) is decided by the
+    // referenced table; elsewhere a REFERENCES changes nothing.
+    if (r.role == RefRole::references && s.kind != StatementKind::alter_table) {
+      continue;
+    }
+    // CREATE TRIGGER db.trg ... ON t: t is in the trigger's schema; REFERENCES t: the altered
+    // table's.
     const std::string_view db =
-        (r.role == RefRole::trigger_table && !trigger_schema.empty()) ? trigger_schema : current_db;
+        (r.role == RefRole::trigger_table && !trigger_schema.empty()) ? trigger_schema
+        : r.role == RefRole::references ? unqualified_schema(s, r, current_db)
+                                        : current_db;
     names[i] = resolve(r, db);
     if (names[i].schema.empty()) {
       names[i].table.clear();  // no database selected: the backend will say so
@@ -356,16 +481,6 @@ Plan Engine::plan(const Statement& s, std::string_view current_db, const Catalog
     return p;
   }
   auto kind_of = [&](std::size_t i) { return classes[i] ? classes[i]->kind : TableKind::real; };
-
-  // A ghost pending for real table `real`, if any (pt-osc drop_swap, gh-ost two-step rollback).
-  auto pending_for = [&](const QualifiedName& real) -> const GhostRecord* {
-    for (const auto& [key, rec] : registry_) {
-      if (key.schema == real.schema && rec.real_hint == real.table) {
-        return &rec;
-      }
-    }
-    return nullptr;
-  };
 
   switch (s.kind) {
     case StatementKind::insert:
@@ -389,14 +504,85 @@ Plan Engine::plan(const Statement& s, std::string_view current_db, const Catalog
 
     case StatementKind::create_table: {
       const std::size_t i = 0;
-      if (tables.empty() || tables[i].role != RefRole::target || !is_helper(kind_of(i))) {
+      if (tables.empty() || tables[i].role != RefRole::target) {
         return forward;
       }
-      Plan p =
-          local(s, kind_of(i) == TableKind::ghost ? "create ghost table" : "create trash table");
-      if (const GhostRecord* rec = kind_of(i) == TableKind::ghost ? find(names[i]) : nullptr) {
-        // A new ghost starts a new migration: the DDLs of an older one must not leak into it.
-        abandon(p, *rec);
+      const NameClass& cls = *classes[i];
+      // CREATE TABLE h LIKE real binds h to `real` before any DDL: the evidence a rule cannot
+      // give for gh-ost --force-table-names (`_F_gho LIKE t`) or a cross-schema ghost.
+      std::optional<QualifiedName> like;
+      if (const TableRef* ref = s.first(RefRole::like_source)) {
+        like = resolve(*ref, current_db);
+      }
+      auto existing_like = [&]() -> std::optional<std::optional<QualifiedName>> {
+        if (!like || like->schema.empty() || find(*like) != nullptr) {
+          return std::optional<QualifiedName>();
+        }
+        const std::optional<bool> e = catalog.table_exists(*like);
+        if (!e) {
+          return std::nullopt;  // ask
+        }
+        return *e ? like : std::optional<QualifiedName>();
+      };
+      auto need_like = [&]() {
+        Plan p;
+        p.verdict = Plan::Verdict::need_lookup;
+        p.lookups = {*like};
+        p.reason = "catalog lookup";
+        return p;
+      };
+      auto bind = [&](Plan& p, TableKind kind, const std::optional<QualifiedName>& real,
+                      std::string hint) {
+        Step step = state_step(Step::Kind::bind, names[i]);
+        step.bound_kind = kind;
+        step.real_hint = real ? real->table : std::move(hint);
+        if (real) {
+          step.target = *real;
+        }
+        p.steps.push_back(std::move(step));
+      };
+      if (cls.kind == TableKind::real) {
+        if (!cls.shaped) {
+          return forward;
+        }
+        // A helper's shape whose real table the name does not prove: a helper only with
+        // evidence from this statement.
+        NameMatch m = rules_.match(names[i].table);
+        const TableKind shape = m.kind == TableKind::real ? TableKind::ghost : m.kind;
+        std::optional<QualifiedName> real;
+        if (shape == TableKind::ghost && like) {
+          const auto e = existing_like();
+          if (!e) {
+            return need_like();
+          }
+          real = *e;
+        }
+        if (!real && !rules_.has_tool_marker(s.text)) {
+          return forward;
+        }
+        Plan p = local(s, shape == TableKind::ghost ? "create ghost table" : "create trash table");
+        bind(p, shape, real, std::string(m.capture));
+        return p;
+      }
+      Plan p = local(s, cls.kind == TableKind::ghost ? "create ghost table" : "create trash table");
+      const GhostRecord* rec = find(names[i]);
+      if (cls.kind == TableKind::ghost) {
+        if (rec != nullptr) {
+          // A new ghost starts a new migration: the DDLs of an older one must not leak into it.
+          abandon(p, *rec);
+        }
+        // Bind when the LIKE source is not what the name says (another schema, a forced name)
+        // or was what bound the old record.
+        if (like && (like->schema != names[i].schema || like->table != cls.real_hint ||
+                     (rec != nullptr && rec->real))) {
+          const auto e = existing_like();
+          if (!e) {
+            return need_like();
+          }
+          if (*e) {
+            bind(p, TableKind::ghost, *e, {});
+          }
+        }
       }
       return p;
     }
@@ -425,7 +611,10 @@ Plan Engine::plan(const Statement& s, std::string_view current_db, const Catalog
           p.steps.push_back(std::move(step));
           return p;
         }
-        return from == TableKind::trash ? local(s, "ddl on trash table") : forward;
+        if (from == TableKind::trash) {
+          return local(s, "ddl on trash table");
+        }
+        return plan_child_constraints(s, current_db, names, classes);
       }
       const TableKind to = kind_of(*rename_to);
       const QualifiedName& to_name = names[*rename_to];
@@ -511,6 +700,9 @@ Plan Engine::plan(const Statement& s, std::string_view current_db, const Catalog
         const TableKind k = kind_of(i);
         if (k == TableKind::trash) {
           changed = true;
+          if (find(names[i]) != nullptr) {  // a bound helper: its binding ends with it
+            state.push_back(state_step(Step::Kind::forget, names[i]));
+          }
           continue;
         }
         if (k == TableKind::ghost) {
@@ -576,8 +768,8 @@ Plan Engine::plan(const Statement& s, std::string_view current_db, const Catalog
 
     case StatementKind::create_trigger: {
       const TableRef* trg = s.first(RefRole::trigger);
-      if (trg != nullptr && is_pt_osc_trigger_name(trg->table)) {
-        return local(s, "pt-osc trigger");
+      if (trg != nullptr && rules_.is_helper_trigger(trg->table)) {
+        return local(s, tool_trigger_reason(trg->table));
       }
       for (std::size_t i = 0; i < tables.size(); ++i) {
         if (tables[i].role == RefRole::trigger_table && is_helper(kind_of(i))) {
@@ -589,8 +781,9 @@ Plan Engine::plan(const Statement& s, std::string_view current_db, const Catalog
 
     case StatementKind::drop_trigger: {
       const TableRef* trg = s.first(RefRole::trigger);
-      return (trg != nullptr && is_pt_osc_trigger_name(trg->table)) ? local(s, "pt-osc trigger")
-                                                                    : forward;
+      return (trg != nullptr && rules_.is_helper_trigger(trg->table))
+                 ? local(s, tool_trigger_reason(trg->table))
+                 : forward;
     }
 
     case StatementKind::drop_database: {
@@ -614,6 +807,58 @@ Plan Engine::plan(const Statement& s, std::string_view current_db, const Catalog
     default:
       return forward;
   }
+}
+
+// pt-osc rebuild_constraints alters each child table before the swap:
+//   ALTER TABLE child DROP FOREIGN KEY fk, ADD CONSTRAINT _fk FOREIGN KEY (p) REFERENCES _t_new
+//   (id)
+// so that after the swap the constraint follows _t_new to `t`. Downstream the ghost never exists
+// and the child's constraint already points at the real table. Forwarded as is, the statement
+// would fail (or, with foreign_key_checks=0, leave a constraint on a table that never appears);
+// suppressed, downstream would keep the old constraint name and fail the next run's
+// DROP FOREIGN KEY _fk. So it runs with each ghost reference replaced by the ghost's real table:
+// the same end state as upstream. When a ghost's real table is not known (a shape that names
+// none, not bound yet), the statement is suppressed: the constraint downstream already points at
+// the real table, only its name may lag.
+Plan Engine::plan_child_constraints(const Statement& s, std::string_view current_db,
+                                    const std::vector<QualifiedName>& names,
+                                    const std::vector<std::optional<NameClass>>& classes) const {
+  const auto tables = s.tables();
+  std::vector<std::pair<QualifiedName, QualifiedName>> onto;  // ghost -> real
+  bool unknown = false;
+  for (std::size_t i = 0; i < tables.size(); ++i) {
+    if (tables[i].role != RefRole::references || !classes[i] ||
+        classes[i]->kind != TableKind::ghost) {
+      continue;
+    }
+    const NameClass& c = *classes[i];
+    QualifiedName real = c.real ? *c.real : QualifiedName{names[i].schema, c.real_hint};
+    if (const GhostRecord* rec = find(names[i])) {
+      real = real_of(*rec);
+    }
+    if (real.table.empty()) {
+      unknown = true;
+    } else {
+      onto.emplace_back(names[i], std::move(real));
+    }
+  }
+  if (onto.empty() && !unknown) {
+    return Plan{};  // forward
+  }
+  const TableRef* subject = s.first(RefRole::target);
+  if (subject == nullptr || names[subject - tables.data()].schema.empty()) {
+    return no_database();  // the rewrite runs on any pooled connection: every name qualified
+  }
+  if (unknown) {
+    return local(s, "child constraint on ghost table");
+  }
+  std::string sql = qualify_table_refs(s.text, current_db);
+  for (const auto& [ghost, real] : onto) {
+    sql = rewrite_ddl(sql, ghost, "", real);
+  }
+  Plan p = local(s, "child constraint on ghost table rewritten onto its real table");
+  p.steps.push_back(backend_sql(std::move(sql), names[subject - tables.data()]));
+  return p;
 }
 
 Plan Engine::plan_rename_pairs(const Statement& s, const std::vector<RenamePair>& pairs,
@@ -640,12 +885,33 @@ Plan Engine::plan_rename_pairs(const Statement& s, const std::vector<RenamePair>
   Plan p = local(s, "rename involving helper tables");
   bool any_helper = false;
   bool cutover = false;
+  // Tables a ghost lands on in this statement: a pair moving one of them away (before) is the
+  // swap's old-table pair, whatever it is called.
   std::vector<QualifiedName> cutover_targets;
   for (const RenamePair& pr : pairs) {
     if (pr.from_class.kind == TableKind::ghost && pr.to_class.kind == TableKind::real) {
       cutover_targets.push_back(pr.to);
     }
   }
+  auto contains = [](const std::vector<QualifiedName>& v, const QualifiedName& q) {
+    return std::find(v.begin(), v.end(), q) != v.end();
+  };
+  // A real table lands on `name` from pair `after` on (a plain real rename).
+  auto lands_later = [&](const QualifiedName& name, std::size_t after) {
+    for (std::size_t j = after + 1; j < pairs.size(); ++j) {
+      if (pairs[j].to == name && pairs[j].from_class.kind == TableKind::real &&
+          pairs[j].to_class.kind == TableKind::real) {
+        return true;
+      }
+    }
+    return false;
+  };
+  struct OldTable {
+    QualifiedName name;  // where the replaced table went
+    QualifiedName real;  // the table it was
+  };
+  std::vector<OldTable> old_tables;  // old-table pairs of this statement
+  std::vector<QualifiedName> cut;    // ghosts cut over by an earlier pair of this statement
   std::vector<const RenamePair*> real_pairs;  // consecutive real -> real pairs not yet emitted
   auto flush = [&]() {
     if (real_pairs.empty()) {
@@ -661,8 +927,17 @@ Plan Engine::plan_rename_pairs(const Statement& s, const std::vector<RenamePair>
     p.steps.push_back(backend_sql(std::move(sql), real_pairs.front()->to));
     real_pairs.clear();
   };
+  auto bind_trash = [&](const QualifiedName& helper, const QualifiedName& real) {
+    flush();
+    Step step = state_step(Step::Kind::bind, helper);
+    step.bound_kind = TableKind::trash;
+    step.target = real;
+    step.real_hint = real.table;
+    p.steps.push_back(std::move(step));
+  };
 
-  for (const RenamePair& pr : pairs) {
+  for (std::size_t i = 0; i < pairs.size(); ++i) {
+    const RenamePair& pr = pairs[i];
     if (pr.from.schema.empty() || pr.to.schema.empty()) {
       return no_database();
     }
@@ -676,52 +951,103 @@ Plan Engine::plan_rename_pairs(const Statement& s, const std::vector<RenamePair>
     }
     const std::string both = quote_name(pr.from) + " TO " + quote_name(pr.to);
 
-    if (from == TableKind::real && to == TableKind::real) {
-      if (std::find(cutover_targets.begin(), cutover_targets.end(), pr.from) !=
-          cutover_targets.end()) {
-        return refuse(verb + " " + both +
-                          " moves the real table away while a ghost table is "
-                          "renamed onto it in the same statement; the old data would have no "
-                          "downstream copy. Rename the old table to a trash name instead",
-                      "refused rename of cut-over target");
+    if (from == TableKind::real && to != TableKind::ghost) {
+      // The old-table pair of a swap: the ghost lands on pr.from in this statement (an atomic
+      // cut-over), or a pending ghost will (the first step of a two-step one). Downstream the
+      // real table stays where it is: the cut-over ALTERs it. The new name is a helper's: by
+      // rule (trash), or - when it only has a helper's shape (gh-ost --force-table-names, a
+      // name a rule cannot prove) - by binding it now.
+      const bool swap = contains(cutover_targets, pr.from);
+      const bool shaped_old = to == TableKind::real && pr.to_class.shaped;
+      if ((swap || pending_for(pr.from) != nullptr) && (to == TableKind::trash || shaped_old) &&
+          !lands_later(pr.from, i)) {
+        any_helper = true;
+        old_tables.push_back({pr.to, pr.from});
+        if (shaped_old) {
+          bind_trash(pr.to, pr.from);
+        }
+        continue;
       }
-      real_pairs.push_back(&pr);
-      continue;
+      if (to == TableKind::real) {
+        if (swap) {
+          return refuse(verb + " " + both +
+                            " moves the real table away while a ghost table is "
+                            "renamed onto it in the same statement; the old data would have "
+                            "no downstream copy. Rename the old table to a trash name instead",
+                        "refused rename of cut-over target");
+        }
+        real_pairs.push_back(&pr);
+        continue;
+      }
+      // real -> trash with no ghost to replace it.
+      any_helper = true;
+      if (lands_later(pr.from, i)) {
+        // Another real table takes its place in this statement (pt-osc with a
+        // --new-table-name no rule matches: that table was replicated, so the swap is real).
+        real_pairs.push_back(&pr);
+        continue;
+      }
+      if (pr.to_class.drop_on_rename) {
+        // Vitess: DROP TABLE under the vitess strategy is RENAME t TO _vt_hld_<uuid>_<ts>_ and
+        // later GC renames/purges/drops of that name, all suppressed as helper statements. A
+        // downstream copy under the helper name would never be cleaned up, and upstream `t` is
+        // gone: drop it now. (Restoring it from HOLD upstream is a RENAME back, refused below
+        // as a revert: handle it by hand.)
+        flush();
+        p.steps.push_back(backend_sql("DROP TABLE IF EXISTS " + quote_name(pr.from), pr.from));
+        p.reason = "drop by rename to a table-gc name";
+        continue;
+      }
+      continue;  // suppressed: the first step of a two-step cut-over, or a rolled-back one
     }
     any_helper = true;
     if (to == TableKind::ghost) {
+      // Vitess's rotation: RENAME t TO sentry, vrp TO t, sentry TO vrp. The old table now lives
+      // under the former shadow name; it is Vitess's to keep (for REVERT) and later rename
+      // through its table GC. Bound as that table's old copy, so that its later writes, renames
+      // and DROP are suppressed and renaming it back is known for a revert.
+      const auto old = std::find_if(old_tables.begin(), old_tables.end(),
+                                    [&](const OldTable& o) { return o.name == pr.from; });
+      if (from == TableKind::trash && contains(cut, pr.to) && old != old_tables.end()) {
+        bind_trash(pr.to, old->real);
+        continue;
+      }
       return refuse(verb + " " + both +
                         ": the target name is reserved for ghost tables by "
                         "shadow-table-rules, and ghostgate would lose track of the migration. "
                         "Use another name or change the rules",
                     "refused rename onto ghost name");
     }
-    if (from == TableKind::real) {  // real -> trash: the old table is no longer needed downstream
-      continue;
-    }
     if (from == TableKind::trash) {
+      const GhostRecord* bound = find(pr.from);
       if (to == TableKind::trash) {
+        if (bound != nullptr) {
+          flush();
+          p.steps.push_back(state_step(Step::Kind::forget, pr.from));  // e.g. into Vitess GC
+        }
         continue;
       }
       // trash -> real. With a ghost for that table still pending, this undoes our own suppressed
-      // first step of a gh-ost two-step cut-over (the swap was rolled back): nothing to do.
-      bool rollback = false;
-      for (const auto& [key, rec] : registry_) {
-        if (key.schema == pr.to.schema && rec.real_hint == pr.to.table) {
-          rollback = true;
+      // first step of a two-step cut-over (the swap was rolled back): nothing to do downstream,
+      // and a name that step bound is no helper any more.
+      if (pending_for(pr.to) != nullptr) {
+        if (bound != nullptr) {
+          flush();
+          p.steps.push_back(state_step(Step::Kind::forget, pr.from));
         }
-      }
-      if (rollback) {
         continue;
       }
-      return refuse(verb + " " + both +
-                        " swaps an old (trash) table back in, as gh-ost --revert "
-                        "does. Downstream " +
-                        quote_name(pr.to) +
-                        " already has the new schema and "
-                        "keeps no old copy, so this needs manual handling: revert the schema of " +
-                        quote_name(pr.to) + " downstream by hand, then skip this statement",
-                    "refused revert");
+      Plan r = refuse(verb + " " + both +
+                          " swaps an old (trash) table back in, as gh-ost --revert "
+                          "and Vitess REVERT do. Downstream " +
+                          quote_name(pr.to) +
+                          " already has the new schema and "
+                          "keeps no old copy, so this needs manual handling: revert the schema "
+                          "of " +
+                          quote_name(pr.to) + " downstream by hand, then skip this statement",
+                      "refused revert");
+      r.revert = RevertInfo{pr.to, pr.from};
+      return r;
     }
     // from ghost
     if (to == TableKind::trash) {
@@ -735,6 +1061,7 @@ Plan Engine::plan_rename_pairs(const Statement& s, const std::vector<RenamePair>
     flush();
     cutover = true;
     p.cutovers.emplace_back(pr.from, pr.to);
+    cut.push_back(pr.from);
     if (const GhostRecord* rec = find(pr.from)) {
       if (rec->deferred_drop && *rec->deferred_drop != pr.to) {
         return refuse(verb + " " + both + ": the DROP of " + quote_name(*rec->deferred_drop) +
@@ -742,11 +1069,14 @@ Plan Engine::plan_rename_pairs(const Statement& s, const std::vector<RenamePair>
                           "table; handle this migration manually",
                       "refused cut-over onto other table");
       }
-      for (std::size_t i = rec->applied; i < rec->ddls.size(); ++i) {
-        p.steps.push_back(
-            backend_sql(rewrite_ddl(rec->ddls[i], rec->ghost, rec->ghost.schema, pr.to), pr.to));
+      for (std::size_t k = rec->applied; k < rec->ddls.size(); ++k) {
+        std::optional<std::string> sql = replay_ddl(rec->ddls[k], rec->ghost, pr.to);
+        if (!sql) {
+          continue;  // nothing to replay (e.g. an ANALYZE): the next progress step covers it
+        }
+        p.steps.push_back(backend_sql(std::move(*sql), pr.to));
         Step progress = state_step(Step::Kind::cutover_progress, pr.from);
-        progress.applied = i + 1;
+        progress.applied = k + 1;
         p.steps.push_back(std::move(progress));
       }
       p.steps.push_back(state_step(Step::Kind::forget, pr.from));
@@ -794,6 +1124,17 @@ std::optional<GhostRecord> Engine::apply(const Step& step) {
       }
       it->second.applied = step.applied;
       return it->second;
+    }
+    case Step::Kind::bind: {
+      GhostRecord rec;
+      rec.ghost = step.ghost;
+      rec.real_hint = step.real_hint;
+      rec.kind = step.bound_kind;
+      if (!step.target.table.empty()) {
+        rec.real = step.target;
+      }
+      registry_[step.ghost] = rec;
+      return rec;
     }
   }
   const GhostRecord* rec = find(step.ghost);

@@ -17,12 +17,16 @@
 //   backend_sql       run `sql` on the backend. Every name in it is qualified, so any pooled
 //                     connection will do. On error stop: the client gets that error and the
 //                     registry keeps the state before this step (the statement can be retried).
-//   record / forget / defer_drop / cutover_progress
+//   record / forget / defer_drop / cutover_progress / bind
 //                     state changes: prev = find(ghost) copy; rec = apply(step); persist rec
 //                     (upsert, or delete when nullopt) in the meta table; if persisting fails,
 //                     restore(ghost, prev) and fail the statement. Persist before answering OK.
 //
-// A cut-over is [backend_sql(ddl[i]), cutover_progress(i+1)]... forget. After a crash the
+// A cut-over is [backend_sql(ddl[i]), cutover_progress(i+1)]... forget. A recorded statement that
+// is not a schema change (an ANALYZE or TRUNCATE in a record written by another tool) is skipped,
+// and ALGORITHM= / LOCK= clauses are stripped before a DDL runs on the real table (they name how
+// MySQL should copy the ghost, e.g. Spirit's `, ALGORITHM=COPY`; TiDB rejects some of them).
+// After a crash the
 // replicator resends the RENAME (it never got OK); plan() then only emits the DDLs not yet marked
 // applied, and a RENAME of a ghost with no record left is answered OK: no DDL runs twice (except
 // one that ran but whose progress was not persisted - the proxy may narrow that window), none is
@@ -31,11 +35,37 @@
 // Names: schema and table are compared byte-for-byte (case-sensitive), as MySQL does on Linux
 // with lower_case_table_names=0; tools always spell their helper names the same way.
 //
+// A helper is bound to its real table at the latest at cut-over: the RENAME's target is where the
+// recorded DDLs run, whatever the ghost's name says (Vitess's names hold no table name at all,
+// gh-ost --force-table-names and Bytebase's cross-schema ghosts hold another). Earlier evidence
+// is kept as a `bind` record: `CREATE TABLE <ghost-shaped> LIKE <real>` (the real table is known
+// before any rule could tell), a tool's marker comment on the CREATE of a helper-shaped name
+// (`create /* gh-ost */ table _F_ghc`), and the names a cut-over leaves behind (the old table
+// under a helper-shaped name that no rule proves, Vitess's old table under the former shadow
+// name). Cut-over shapes: two-pair, N-pair, two-step (ALTER t RENAME old; ALTER ghost RENAME t),
+// Vitess's three-pair rotation (RENAME t TO sentry, ghost TO t, sentry TO ghost), cross-schema,
+// DROP + RENAME (pt-osc drop_swap), sentries created and dropped just before. None of them
+// makes a downstream copy. After the cut-over, writes to the helpers it leaves behind and their
+// DROPs are suppressed. Under Vitess, `RENAME TABLE t TO _vt_hld_...` alone is a DROP TABLE t:
+// downstream drops `t` (the helper name is never replicated, so a copy kept under it would be an
+// orphan nothing ever removes).
+//
+// Triggers of the tools (pt-osc, LHM, oak) and triggers on helpers are suppressed: TiDB has none
+// and their effects arrive as row events. A child table's ALTER whose FOREIGN KEY ... REFERENCES
+// names a ghost (pt-osc rebuild_constraints, run before the swap) runs with the ghost replaced by
+// its real table: downstream the constraint already points at the real table, the ghost never
+// exists, and keeping the statement (rewritten) keeps the constraint's new name in step with
+// upstream for the next run's DROP FOREIGN KEY. With the ghost's real table unknown it is
+// suppressed.
+//
 // Known limits (documented, not silent): SELECTs are forwarded even when they read a helper
 // table (only writes are suppressed); a LOCK TABLES naming real and helper tables is forwarded
 // whole; DROP TRIGGER of a trigger that is not pt-osc's cannot be tied to its table and is
-// forwarded; temporary tables are never helpers; a gh-ost name cut to 64 bytes is a helper when no
-// real table by that name exists downstream (its capture is only a prefix of the real name).
+// forwarded unless its name is a tool's; temporary tables are never helpers; a gh-ost name cut to
+// 64 bytes is a helper when no real table by that name exists downstream (its capture is only a
+// prefix of the real name); a ghost whose name no rule matches (pt-osc --new-table-name=t_tmp) is
+// replicated as a real table, a downstream copy, and its swap runs as a plain RENAME (the end
+// state is right; add a rule to avoid the copy).
 //
 // Threading: quick_forward() reads only the immutable rules and may run concurrently with
 // anything. plan(), apply(), restore(), load(), snapshot() and find() need the caller's mutex.
@@ -80,6 +110,14 @@ struct GhostRecord {
   std::optional<QualifiedName> deferred_drop;  // pt-osc drop_swap: the real table whose DROP
   std::string deferred_drop_sql;               // was suppressed, and the DROP to run if the
                                                // ghost is dropped instead of renamed
+  // ghost: a pending migration (the usual record). trash: a helper bound by evidence rather than
+  // by a rule (a tool's marker, a name a cut-over left behind); it holds no DDLs, its writes,
+  // DDL and DROP are suppressed, and renaming it onto its real table is a revert.
+  TableKind kind = TableKind::ghost;
+  // The real table this helper belongs to, when known before the cut-over (CREATE ... LIKE, the
+  // table a cut-over replaced); may be in another schema (Bytebase). Unset: {ghost.schema,
+  // real_hint} as far as the name tells.
+  std::optional<QualifiedName> real;
 
   friend bool operator==(const GhostRecord&, const GhostRecord&) = default;
 };
@@ -98,6 +136,8 @@ struct Step {
     forget,            // drop ghost's record
     defer_drop,        // remember on ghost's record: DROP of `target` deferred, `sql` runs it
     cutover_progress,  // ghost's first `applied` DDLs have run on the backend
+    bind,              // (re)create ghost's record with kind `bound_kind`, `real_hint`, and
+                       // `target` as its real table when not empty; keeps no earlier DDLs
   };
   Kind kind = Kind::backend_sql;
   QualifiedName ghost;
@@ -105,6 +145,16 @@ struct Step {
   std::string sql;
   std::string real_hint;
   std::size_t applied = 0;
+  TableKind bound_kind = TableKind::ghost;
+};
+
+// A refused revert (gh-ost --revert, Vitess REVERT): `old_table` is being swapped back in as
+// `table`. Downstream `table` already has the migration's schema and no old copy. The hook for
+// the proxy: with the definition `table` had before the cut-over kept (see TOOLS.md), it can turn
+// this refusal into the ALTER that restores it.
+struct RevertInfo {
+  QualifiedName table;
+  QualifiedName old_table;
 };
 
 struct Plan {
@@ -128,6 +178,8 @@ struct Plan {
   // not (without one the plan has no steps for it: the proxy decides whether that is a resend
   // of a completed cut-over or a cut-over whose DDL was never seen).
   std::vector<std::pair<QualifiedName, QualifiedName>> cutovers;
+  // Set on a refused revert.
+  std::optional<RevertInfo> revert;
 };
 
 // How plan() saw one table name (exposed for the admin endpoint and tests).
@@ -137,6 +189,14 @@ struct NameClass {
   bool in_registry = false;
   // A pt-osc name cut to 64 bytes that lost its whole suffix: ghost or trash by context.
   bool ambiguous = false;
+  // real, but a rule matches the name (the plausibility check failed and the name itself is not
+  // a table downstream): evidence from the statement (CREATE ... LIKE, a tool marker, a cut-over)
+  // may still make it a helper.
+  bool shaped = false;
+  // A real table renamed onto this name is dropped (Vitess table GC).
+  bool drop_on_rename = false;
+  // The real table, when a record binds it.
+  std::optional<QualifiedName> real;
 };
 
 class Engine {
@@ -146,6 +206,9 @@ class Engine {
   static constexpr std::string_view refuse_sql_state = "HY000";
 
   explicit Engine(TableRules rules);
+  // The presets of the named tools (`online-ddl-tools`); nullopt and `*error` for an unknown one.
+  [[nodiscard]] static std::optional<Engine> for_tools(const std::vector<std::string>& tools,
+                                                       std::string* error);
 
   // True when `s` certainly touches no helper table and needs no registry: DML/SELECT/SET/... and
   // DDL on names no rule can match. Lock-free, allocation-free, reads only the immutable rules.
@@ -184,6 +247,12 @@ class Engine {
   // RENAME TABLE pairs, or the one pair of ALTER TABLE ... RENAME, decided pair by pair.
   [[nodiscard]] Plan plan_rename_pairs(const Statement& s, const std::vector<RenamePair>& pairs,
                                        std::string_view what) const;
+  // ALTER TABLE of a real table whose FOREIGN KEY ... REFERENCES names a ghost.
+  [[nodiscard]] Plan plan_child_constraints(
+      const Statement& s, std::string_view current_db, const std::vector<QualifiedName>& names,
+      const std::vector<std::optional<NameClass>>& classes) const;
+  // The pending migration (a ghost record) whose real table is `real`, if any.
+  [[nodiscard]] const GhostRecord* pending_for(const QualifiedName& real) const;
 
   TableRules rules_;
   std::map<QualifiedName, GhostRecord> registry_;
@@ -197,8 +266,25 @@ class Engine {
 [[nodiscard]] std::string rewrite_ddl(std::string_view ddl, const QualifiedName& ghost,
                                       std::string_view ddl_current_db, const QualifiedName& target);
 
-// Qualifies every unqualified table reference the classifier finds in `sql` with `current_db`,
-// leaving all other bytes as they were. No-op when current_db is empty.
+// The statement a recorded DDL becomes at cut-over: rewrite_ddl() onto `target`, then without
+// its ALGORITHM= / LOCK= clauses (token-aware: only `ALGORITHM [=] {DEFAULT|INSTANT|INPLACE|
+// COPY|NOCOPY}` and `LOCK [=] {DEFAULT|NONE|SHARED|EXCLUSIVE}` outside parentheses, strings and
+// comments, with one adjacent comma). nullopt when there is nothing to replay: the statement is
+// not an ALTER TABLE / CREATE INDEX / DROP INDEX (ANALYZE, TRUNCATE, ...), or no ALTER spec is
+// left.
+[[nodiscard]] std::optional<std::string> replay_ddl(std::string_view ddl,
+                                                    const QualifiedName& ghost,
+                                                    const QualifiedName& target);
+
+// Removes ALGORITHM= and LOCK= clauses as replay_ddl() does.
+[[nodiscard]] std::string strip_algorithm_lock(std::string_view sql);
+
+// The real table a record belongs to: `real` when bound, else {ghost.schema, real_hint}.
+[[nodiscard]] QualifiedName real_of(const GhostRecord& rec);
+
+// Qualifies every unqualified table reference the classifier finds in `sql` with `current_db`
+// (a FOREIGN KEY ... REFERENCES with the altered table's schema when that is written), leaving
+// all other bytes as they were. With current_db empty only such REFERENCES are qualified.
 [[nodiscard]] std::string qualify_table_refs(std::string_view sql, std::string_view current_db);
 
 }  // namespace ghostgate::rules

@@ -1,9 +1,11 @@
 // The online-DDL engine (rules/online_ddl.h) driven like the proxy drives it, by a sequence of
-// statements built from the fuzzer's bytes with a grammar of gh-ost / pt-osc shapes (CREATE
+// statements built from the fuzzer's bytes with a grammar of online-schema-change shapes (CREATE
 // TABLE _x_gho LIKE x, ALTER TABLE _x_gho ..., DML on real/ghost/trash tables, RENAME TABLE with
-// several pairs, DROP TABLE, triggers, TRUNCATE, USE, ...) on a small universe of names (real
-// names, every helper form of them, pt-osc/gh-ost names cut to 64 bytes, look-alikes, names
-// that need quoting), written qualified or not, quoted or not, with comments. A simulated
+// up to three pairs (Vitess's rotation), DROP TABLE, triggers of pt-osc/LHM/oak, TRUNCATE, USE,
+// tool marker comments, ...) on a small universe of names (real names, every helper form of them
+// for every built-in tool - gh-ost, pt-osc, Spirit, LHM, Vitess, Bytebase, DMS, oak - names cut to
+// 64 bytes, look-alikes, names that need quoting, Vitess's `_vt` schema), written qualified or
+// not, quoted or not, with comments. A simulated
 // downstream (the set of tables that exist) runs what is forwarded and the plans' backend
 // statements; the Catalog answers from it, but only for names already looked up (so plans ask,
 // as in the proxy). Backend statements and persistence can be made to fail, then retried.
@@ -14,16 +16,20 @@
 //     ALTER/CREATE INDEX/DROP INDEX (recorded or not), CREATE TABLE. A DROP TABLE or RENAME
 //     TABLE leaves out an existing table only as the design allows (deferred drop_swap DROP;
 //     RENAME real TO trash).
+//     Exception: a child table's ALTER whose REFERENCES names a ghost is not run as written.
 //  3. Every backend statement of a plan is accounted for: a recorded DDL of the ghost being cut
-//     over, rewritten onto the RENAME's target, run in order from the first one not yet applied,
-//     each followed by its progress step, all of them before the ghost is forgotten (none
-//     lost, none run twice, none that was not recorded); or the statement's own real RENAME
-//     pairs / real DROP tables / maintenance tables; or a deferred DROP released by forgetting
-//     its ghost; or DROP DATABASE itself. All its table names are qualified (it runs on any
-//     pooled connection).
+//     over, as replay_ddl() makes it (rewritten onto the RENAME's target, no ALGORITHM=/LOCK=),
+//     run in order from the first one not yet applied (skipping only the ones with nothing to
+//     replay), each followed by its progress step, all of them before the ghost is forgotten
+//     (none lost, none run twice, none that was not recorded); or the statement's own real
+//     RENAME pairs / real DROP tables / maintenance tables; or a deferred DROP released by
+//     forgetting its ghost; or DROP DATABASE itself; or the DROP of a real table renamed to a
+//     Vitess table-GC name; or a child ALTER with its ghost references replaced by their real
+//     tables. All its table names are qualified (it runs on any pooled connection).
 //  4. record steps only come from ALTER / CREATE INDEX / DROP INDEX of the statement's target,
 //     with the statement's unqualified names qualified; defer_drop only for the DROP of a
-//     pending ghost's real table; forget only for a ghost the statement names.
+//     pending ghost's real table; forget only for a helper the statement names; bind only for
+//     the target of a CREATE TABLE whose name a rule matches, or for a RENAME pair's target.
 //  5. The registry equals a model kept from the documented step semantics, including
 //     restore() after a failed persist; records are well-formed.
 //  6. Persistence round trip: an engine load()ed from snapshot() has the same snapshot and
@@ -54,10 +60,13 @@ const std::string kLong62 = "long_table_name_" + std::string(46, 'x');  // 62 by
 const std::string kLong60 = "long_table_name_" + std::string(44, 'y');  // 60 bytes
 const std::array<std::string, 8> kBases = {"t",     "u",      "parent", kLong62,
                                            kLong60, "we`ird", "a b",    "T"};
-constexpr std::array<std::string_view, 3> kSchemas = {"test", "db2", "test"};
+// The third is Vitess's sidecar schema (and stands in for Bytebase's bbdataarchive: a schema
+// where only helpers live).
+constexpr std::array<std::string_view, 3> kSchemas = {"test", "db2", "_vt"};
+const std::string kUuid = "6ace8bcef73211ea87e9f875a4d24e90";
 
 std::string helper_name(const std::string& base, unsigned form) {
-  switch (form % 16) {
+  switch (form % 32) {
     case 0:
       return base;
     case 1:
@@ -88,8 +97,41 @@ std::string helper_name(const std::string& base, unsigned form) {
       return "_" + base.substr(0, max_name_length - 5) + "_gho";  // gh-ost shortened
     case 14:
       return "_" + base + "_gho_x";  // look-alikes
-    default:
+    case 15:
       return base + "_gho";
+    // Other tools (rules/TOOLS.md).
+    case 16:
+      return ("lhmn_" + base).substr(0, max_name_length);
+    case 17:
+      return ("lhma_2026_01_02_03_04_05_678_" + base).substr(0, max_name_length);
+    case 18:
+      return "_vt_vrp_" + kUuid + "_20260102030405_";
+    case 19:
+      return "_vt_hld_" + kUuid + "_20260102030406_";
+    case 20:
+      return "~" + base + "_gho";
+    case 21:
+      return "~" + base + "_del";
+    case 22:
+      return "tp_7_ogt_" + base;
+    case 23:
+      return "tp_7_del_" + base;
+    case 24:
+      return "__oak_" + base;
+    case 25:
+      return "__arc_" + base;
+    case 26:
+      return "_" + base + "_chkpnt";
+    case 27:
+      return "_spirit_checkpoint";
+    case 28:
+      return "Q7ZK2M___________" + base + "_old";
+    case 29:
+      return "_vt_prg_" + kUuid.substr(0, 31) + "a_20260102030407_";
+    case 30:  // gh-ost --force-table-names=F<base>: the captures name no table
+      return "_F" + base + "_gho";
+    default:
+      return "_F" + base + "_del";
   }
 }
 
@@ -135,7 +177,7 @@ class Gen {
     const std::string table = helper_name(kBases[a % kBases.size()], a / 8);
     std::string out;
     const unsigned qual = b & 3;
-    if (qual == 1 || qual == 2) {
+    if (qual != 0) {
       const std::string_view schema = kSchemas[qual - 1];
       out += (b & 8) ? quoted(schema) : std::string(schema);
       out += (b & 16) ? " /* x */ . " : ".";
@@ -254,9 +296,12 @@ class Gen {
       case 12: {
         const std::string on = name();
         std::string trigger;
-        if (v & 1) {
-          trigger = "pt_osc_" + std::string(db.empty() ? "test" : db) + "_" +
-                    kBases[(v >> 4) % kBases.size()] + ((v & 2) ? "_ins" : "_upd");
+        const std::string& base = kBases[(v >> 4) % kBases.size()];
+        if ((v & 9) == 1) {
+          trigger = "pt_osc_" + std::string(db.empty() ? "test" : db) + "_" + base +
+                    ((v & 2) ? "_ins" : "_upd");
+        } else if ((v & 9) == 9) {
+          trigger = (v & 2) ? "lhmt_ins_" + base : base + "_AI_oak";
         } else {
           trigger = "trg" + std::to_string(v % 5);
         }
@@ -266,14 +311,16 @@ class Gen {
                "(NEW.`id`)";
       }
       case 13: {
-        const std::string trigger = (v & 1) ? "pt_osc_test_t_del" : "trg1";
-        return kw("DROP TRIGGER ") + ((v & 2) ? kw("IF EXISTS ") : "") +
-               ((v & 4) ? "`test`." : "") + quoted(trigger);
+        static constexpr std::array<std::string_view, 4> names = {"pt_osc_test_t_del", "trg1",
+                                                                  "lhmt_del_t", "t_AD_oak"};
+        const std::string trigger(names[v % 4]);
+        return kw("DROP TRIGGER ") + ((v & 4) ? kw("IF EXISTS ") : "") +
+               ((v & 8) ? "`test`." : "") + quoted(trigger);
       }
       case 14:
         return kw("TRUNCATE ") + ((v & 1) ? kw("TABLE ") : "") + name();
       case 15:
-        return kw("USE ") + quoted(kSchemas[v % 2]);
+        return kw("USE ") + quoted(kSchemas[v % 3]);
       case 16:
         return (v & 1) ? kw("CREATE INDEX ") + "ix " + kw("ON ") + name() + " (a)"
                        : kw("DROP INDEX ") + "ix " + kw("ON ") + name();
@@ -446,14 +493,16 @@ using Model = std::map<QualifiedName, GhostRecord>;
 
 bool same_step(const Step& a, const Step& b) {
   return a.kind == b.kind && a.ghost == b.ghost && a.target == b.target && a.sql == b.sql &&
-         a.real_hint == b.real_hint && a.applied == b.applied;
+         a.real_hint == b.real_hint && a.applied == b.applied && a.bound_kind == b.bound_kind;
 }
 
 bool same_plan(const Plan& a, const Plan& b) {
   if (a.verdict != b.verdict || a.steps.size() != b.steps.size() || a.lookups != b.lookups ||
       a.error_code != b.error_code || a.sql_state != b.sql_state ||
       a.error_message != b.error_message || a.implicit_commit != b.implicit_commit ||
-      a.reason != b.reason) {
+      a.reason != b.reason || a.revert.has_value() != b.revert.has_value() ||
+      (a.revert &&
+       (a.revert->table != b.revert->table || a.revert->old_table != b.revert->old_table))) {
     return false;
   }
   for (std::size_t i = 0; i < a.steps.size(); ++i) {
@@ -472,10 +521,13 @@ void check_registry(const Engine& engine, const Model& model) {
     FUZZ_CHECK(snap[i] == rec);
     FUZZ_CHECK(rec.ghost == key);
     FUZZ_CHECK(!key.schema.empty() && !key.table.empty());
-    FUZZ_CHECK(!rec.ddls.empty() && rec.applied <= rec.ddls.size());
+    // A record is made by a record step (one DDL at least) or a bind step (none: a ghost bound
+    // by CREATE ... LIKE or a tool's marker, or a trash helper, which never holds any).
+    FUZZ_CHECK(rec.applied <= rec.ddls.size());
+    FUZZ_CHECK(rec.kind == TableKind::ghost || (rec.kind == TableKind::trash && rec.ddls.empty()));
+    FUZZ_CHECK(!rec.real || (!rec.real->schema.empty() && !rec.real->table.empty()));
     if (rec.deferred_drop) {
-      FUZZ_CHECK(rec.deferred_drop->schema == key.schema &&
-                 rec.deferred_drop->table == rec.real_hint);
+      FUZZ_CHECK(*rec.deferred_drop == real_of(rec));
       FUZZ_CHECK(rec.deferred_drop_sql == "DROP TABLE IF EXISTS " + quote_name(*rec.deferred_drop));
     }
     const GhostRecord* found = engine.find(key);
@@ -511,6 +563,17 @@ void apply_to_model(Model& model, const Step& step) {
         it->second.applied = step.applied;
       }
       break;
+    case Step::Kind::bind: {
+      GhostRecord rec;
+      rec.ghost = step.ghost;
+      rec.real_hint = step.real_hint;
+      rec.kind = step.bound_kind;
+      if (!step.target.table.empty()) {
+        rec.real = step.target;
+      }
+      model[step.ghost] = rec;
+      break;
+    }
   }
 }
 
@@ -554,12 +617,54 @@ struct Context {
     }
     return false;
   }
-  TableKind kind_of(const QualifiedName& q) const {
+  NameClass class_of(const QualifiedName& q) const {
     const auto c = engine.classify_name(q, catalog);
     FUZZ_CHECK(c.has_value());  // plan() asked for everything it needed
-    return c->kind;
+    return *c;
+  }
+  TableKind kind_of(const QualifiedName& q) const { return class_of(q).kind; }
+
+  // A child table's ALTER whose REFERENCES names a ghost: the statement with each ghost reference
+  // replaced by its real table (nullopt when a ghost's real table is unknown: suppressed).
+  std::optional<std::string> child_rewrite() const {
+    std::string sql = qualify_table_refs(st.text, db);
+    const auto refs = st.tables();
+    for (std::size_t i = 0; i < refs.size(); ++i) {
+      if (refs[i].role != RefRole::references || !names[i] ||
+          kind_of(*names[i]) != TableKind::ghost) {
+        continue;
+      }
+      const NameClass cls = class_of(*names[i]);
+      QualifiedName real = cls.real ? *cls.real : QualifiedName{names[i]->schema, cls.real_hint};
+      if (const auto rec = model.find(*names[i]); rec != model.end()) {
+        real = real_of(rec->second);
+      }
+      if (real.table.empty()) {
+        return std::nullopt;
+      }
+      sql = rewrite_ddl(sql, *names[i], "", real);
+    }
+    return sql;
+  }
+  bool references_a_ghost() const {
+    const auto refs = st.tables();
+    for (std::size_t i = 0; i < refs.size(); ++i) {
+      if (refs[i].role == RefRole::references && names[i] &&
+          kind_of(*names[i]) == TableKind::ghost) {
+        return true;
+      }
+    }
+    return false;
   }
 };
+
+// The first DDL from `j` on that replay_ddl() would run (ddls.size() when none is left).
+std::size_t next_replayed(const GhostRecord& rec, std::size_t j, const QualifiedName& target) {
+  while (j < rec.ddls.size() && !replay_ddl(rec.ddls[j], rec.ghost, target)) {
+    ++j;
+  }
+  return j;
+}
 
 Context make_context(const Statement& st, std::string_view db, const Tables& truth,
                      const Model& model, const Engine& engine, const FuzzCatalog& catalog) {
@@ -570,9 +675,15 @@ Context make_context(const Statement& st, std::string_view db, const Tables& tru
       trigger_schema = r.schema;
     }
   }
+  // An unqualified REFERENCES table is in the altered/created table's schema.
+  const TableRef* subject = st.first(RefRole::target);
   for (const TableRef& r : st.tables()) {
-    const std::string_view d =
-        (r.role == RefRole::trigger_table && !trigger_schema.empty()) ? trigger_schema : db;
+    std::string_view d = db;
+    if (r.role == RefRole::trigger_table && !trigger_schema.empty()) {
+      d = trigger_schema;
+    } else if (r.role == RefRole::references && subject != nullptr && !subject->schema.empty()) {
+      d = subject->schema;
+    }
     c.names.push_back(names_a_table(r.role) ? resolve(r, d) : std::nullopt);
   }
   const auto refs = st.tables();
@@ -612,7 +723,19 @@ void check_local_plan(const Context& c, const Plan& p) {
   const bool alter_rename =
       st.kind == StatementKind::alter_table && st.first(RefRole::rename_to) != nullptr;
 
-  // Invariant 2: suppressing loses nothing that exists downstream.
+  // Invariant 2: suppressing loses nothing that exists downstream. A child table's constraint on
+  // a ghost runs rewritten onto the real table (or, that unknown, is suppressed).
+  const bool child_constraint = st.kind == StatementKind::alter_table && !alter_rename &&
+                                !refs.empty() && c.names[0] &&
+                                c.kind_of(*c.names[0]) == TableKind::real;
+  if (child_constraint) {
+    FUZZ_CHECK(c.references_a_ghost());
+    const std::optional<std::string> sql = c.child_rewrite();
+    FUZZ_CHECK(sql ? (p.steps.size() == 1 && p.steps[0].kind == Step::Kind::backend_sql &&
+                      p.steps[0].sql == *sql)
+                   : p.steps.empty());
+    return;
+  }
   if (is_dml(st.kind) || st.kind == StatementKind::truncate ||
       st.kind == StatementKind::create_index || st.kind == StatementKind::drop_index ||
       st.kind == StatementKind::create_table ||
@@ -630,6 +753,7 @@ void check_local_plan(const Context& c, const Plan& p) {
   std::vector<QualifiedName> dropped;   // by backend DROP steps
   std::vector<Pair> renamed;            // by backend RENAME steps
   std::vector<QualifiedName> deferred;  // by defer_drop steps
+  std::vector<QualifiedName> bound;     // by bind steps
   for (std::size_t i = 0; i < p.steps.size(); ++i) {
     const Step& step = p.steps[i];
     switch (step.kind) {
@@ -643,9 +767,6 @@ void check_local_plan(const Context& c, const Plan& p) {
           const QualifiedName& ghost = p.steps[i + 1].ghost;
           const auto rec = c.model.find(ghost);
           FUZZ_CHECK(rec != c.model.end());
-          const std::size_t j = next_ddl.try_emplace(ghost, rec->second.applied).first->second;
-          FUZZ_CHECK(j < rec->second.ddls.size());
-          FUZZ_CHECK(p.steps[i + 1].applied == j + 1);
           FUZZ_CHECK(forgotten.count(ghost) == 0);
           const Pair* pair = nullptr;
           for (const Pair& pr : c.pairs) {
@@ -655,7 +776,12 @@ void check_local_plan(const Context& c, const Plan& p) {
           }
           FUZZ_CHECK(pair != nullptr);
           FUZZ_CHECK(step.target == pair->to);
-          FUZZ_CHECK(step.sql == rewrite_ddl(rec->second.ddls[j], ghost, ghost.schema, pair->to));
+          const std::size_t j = next_replayed(
+              rec->second, next_ddl.try_emplace(ghost, rec->second.applied).first->second,
+              pair->to);
+          FUZZ_CHECK(j < rec->second.ddls.size());
+          FUZZ_CHECK(p.steps[i + 1].applied == j + 1);
+          FUZZ_CHECK(step.sql == *replay_ddl(rec->second.ddls[j], ghost, pair->to));
           next_ddl[ghost] = j + 1;
           ++i;
           break;
@@ -685,6 +811,19 @@ void check_local_plan(const Context& c, const Plan& p) {
             }
           }
           if (released) {
+            break;
+          }
+          // Vitess: a real table renamed to a table-GC name is dropped downstream.
+          bool gc = false;
+          for (const Pair& pr : c.pairs) {
+            if (!gc && (st.kind == StatementKind::rename_table || alter_rename) &&
+                c.kind_of(pr.from) == TableKind::real && c.class_of(pr.to).drop_on_rename &&
+                step.sql == "DROP TABLE IF EXISTS " + quote_name(pr.from)) {
+              gc = true;
+              dropped.push_back(pr.from);
+            }
+          }
+          if (gc) {
             break;
           }
           FUZZ_CHECK(st.kind == StatementKind::drop_table);
@@ -725,12 +864,13 @@ void check_local_plan(const Context& c, const Plan& p) {
         FUZZ_CHECK(dropped_db || c.names_it(step.ghost));
         const auto rec = c.model.find(step.ghost);
         FUZZ_CHECK(rec != c.model.end());
-        // A cut-over ran every DDL not yet applied before forgetting.
+        // A cut-over ran every DDL not yet applied before forgetting (the rest have nothing
+        // to replay).
         for (const Pair& pr : c.pairs) {
           if (pr.from == step.ghost && c.kind_of(pr.to) == TableKind::real) {
             const auto it = next_ddl.find(step.ghost);
             const std::size_t done = it == next_ddl.end() ? rec->second.applied : it->second;
-            FUZZ_CHECK(done == rec->second.ddls.size());
+            FUZZ_CHECK(next_replayed(rec->second, done, pr.to) == rec->second.ddls.size());
           }
         }
         forgotten.insert(step.ghost);
@@ -740,10 +880,34 @@ void check_local_plan(const Context& c, const Plan& p) {
         FUZZ_CHECK(st.kind == StatementKind::drop_table && c.is_target(step.target));
         const auto rec = c.model.find(step.ghost);
         FUZZ_CHECK(rec != c.model.end());
-        FUZZ_CHECK(step.target.schema == step.ghost.schema &&
-                   step.target.table == rec->second.real_hint);
+        FUZZ_CHECK(step.target == real_of(rec->second));
         FUZZ_CHECK(step.sql == "DROP TABLE IF EXISTS " + quote_name(step.target));
         deferred.push_back(step.target);
+        break;
+      }
+      case Step::Kind::bind: {
+        // A helper never exists downstream; it is bound by CREATE TABLE of a rule-shaped name
+        // (to the LIKE source, when that exists downstream) or by a RENAME pair onto it.
+        FUZZ_CHECK(c.truth.count(step.ghost) == 0);
+        FUZZ_CHECK(step.target.table.empty() || c.truth.count(step.target) != 0 ||
+                   st.kind != StatementKind::create_table);
+        if (st.kind == StatementKind::create_table) {
+          FUZZ_CHECK(c.is_target(step.ghost));
+          FUZZ_CHECK(c.engine.rules().matches_any(step.ghost.table) ||
+                     !pt_osc_truncation_candidates(step.ghost.table).empty());
+          const TableRef* like = st.first(RefRole::like_source);
+          FUZZ_CHECK(step.target.table.empty() ||
+                     (like != nullptr && resolve(*like, c.db) == step.target));
+        } else {
+          FUZZ_CHECK(st.kind == StatementKind::rename_table || alter_rename);
+          FUZZ_CHECK(step.bound_kind == TableKind::trash);
+          bool onto = false;
+          for (const Pair& pr : c.pairs) {
+            onto |= pr.to == step.ghost;
+          }
+          FUZZ_CHECK(onto);
+        }
+        bound.push_back(step.ghost);
         break;
       }
     }
@@ -774,7 +938,8 @@ void check_local_plan(const Context& c, const Plan& p) {
         for (const Pair& r : renamed) {
           done |= r.from == pr.from && r.to == pr.to;
         }
-        FUZZ_CHECK(done || c.kind_of(pr.to) != TableKind::real);
+        FUZZ_CHECK(done || c.kind_of(pr.to) != TableKind::real ||
+                   std::find(bound.begin(), bound.end(), pr.to) != bound.end());
       }
     }
   }

@@ -184,5 +184,33 @@ TEST_F(FuzzRegressionEngine, PartialRenameIsForwarded) {
   EXPECT_NE(engine_.find({"test", "_t_gho"}), nullptr);
 }
 
+// A child table's ALTER with a FOREIGN KEY on a ghost, the child unqualified and no database
+// selected, was rewritten onto the ghost's real table and sent with the child still unqualified
+// (`alter table `_we``ird_gho` add foreign key (a) references `_vt`.<ghost>`): a backend statement
+// for any pooled connection with a name that is not qualified. Refused like MySQL now.
+TEST_F(FuzzRegressionEngine, ChildConstraintWithNoDatabaseIsRefused) {
+  run("ALTER TABLE test._t_gho ADD c INT");
+  Plan p = plan("alter table u add foreign key (a) references test._t_gho (id)", "");
+  EXPECT_EQ(p.verdict, Plan::Verdict::refuse);
+  EXPECT_EQ(p.error_code, 1046);
+  EXPECT_TRUE(p.steps.empty());
+  p = plan("alter table test.u add foreign key (a) references test._t_gho (id)", "");
+  EXPECT_EQ(backend_sql(p), std::vector<std::string>{"alter table test.u add foreign key (a) "
+                                                     "references `test`.`t` (id)"});
+}
+
+// With no database selected, `ALTER TABLE db2._t_gho ADD FOREIGN KEY (a) REFERENCES p (id)` was
+// recorded as written (qualify_table_refs did nothing without a current database), so its
+// cut-over sent `REFERENCES p` unqualified to a pooled connection. The REFERENCES table is in
+// the altered table's schema: it is qualified with it now, whatever the session's database.
+TEST_F(FuzzRegressionEngine, ReferencesOfAQualifiedGhostAreQualifiedWithoutADatabase) {
+  EXPECT_EQ(qualify_table_refs("ALTER TABLE test._t_gho ADD FOREIGN KEY (a) REFERENCES u (id)", ""),
+            "ALTER TABLE test._t_gho ADD FOREIGN KEY (a) REFERENCES `test`.u (id)");
+  run("alter /* gh-ost */ table test._t_gho add foreign key (a) references `u`(id)", "");
+  const Plan p = plan("rename table test._t_gho to test.t", "");
+  EXPECT_EQ(backend_sql(p), std::vector<std::string>{"alter /* gh-ost */ table `test`.`t` add "
+                                                     "foreign key (a) references `test`.`u`(id)"});
+}
+
 }  // namespace
 }  // namespace ghostgate::rules

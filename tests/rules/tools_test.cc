@@ -1,0 +1,510 @@
+// Every tool of issue 12 through the engine: the statements each one's source emits (rules/TOOLS.md
+// names the files), as tables of statement -> decision, plus each cut-over shape, writes after
+// the cut-over, look-alike real tables, and replay hygiene.
+
+#include <gtest/gtest.h>
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "rules/engine_test_util.h"
+#include "rules/online_ddl.h"
+
+namespace ghostgate::rules {
+namespace {
+
+const std::string kUuid = "6ace8bcef73211ea87e9f875a4d24e90";
+const std::string kVrp = "_vt_vrp_" + kUuid + "_20260102030405_";
+const std::string kHold = "_vt_hld_f0e1d2c3b4a5968778695a4b3c2d1e0f_20260102030406_";
+const std::string kHold2 = "_vt_hld_0123456789abcdef0123456789abcdef_20260103030405_";
+
+class ToolsTest : public EngineFixture {
+ protected:
+  ToolsTest()
+      : EngineFixture({qn("test", "t"), qn("test", "t1"), qn("test", "t2"), qn("test", "child"),
+                       qn("other", "t")}) {}
+
+  // "forward", "refuse", or "local <reason>" then the steps.
+  std::vector<std::string> decide(std::string_view sql, std::string_view db = "test") {
+    const Plan p = run(sql, db);
+    std::vector<std::string> out = {p.verdict == Plan::Verdict::local
+                                        ? "local " + std::string(p.reason)
+                                        : std::string(verdict_name(p.verdict))};
+    for (std::string& step : steps(p)) {
+      out.push_back(std::move(step));
+    }
+    return out;
+  }
+  using Lines = std::vector<std::string>;
+  const Lines kSuppressed = {"local dml on helper table"};
+};
+
+// ---------------------------------------------------------------------------------------------
+// Look-alikes: plausibility still protects real tables.
+
+TEST_F(ToolsTest, LookAlikeRealTablesStayReal) {
+  // No real `x` downstream: LHM / DMS / oak shapes alone do not make a helper.
+  for (std::string_view sql : {"INSERT INTO lhmn_x VALUES (1)", "INSERT INTO tp_1_ogt_x VALUES (1)",
+                               "INSERT INTO __oak_x VALUES (1)", "CREATE TABLE lhmn_x (id INT)",
+                               "INSERT INTO lhma_2026_01_02_03_04_05_678_x VALUES (1)",
+                               "INSERT INTO _x_chkpnt VALUES (1)"}) {
+    EXPECT_EQ(plan(sql).verdict, Plan::Verdict::forward) << sql;
+  }
+  EXPECT_EQ(plan("INSERT INTO lhmn_t VALUES (1)").verdict, Plan::Verdict::local);
+  // A helper-shaped name that exists downstream is a real table, whatever the shape says.
+  for (const std::string& name :
+       {std::string("lhmn_t"), std::string("tp_1_ogt_t"), kVrp, std::string("~t_gho"),
+        std::string("_spirit_checkpoint"), std::string("pt_osc_history")}) {
+    catalog_.tables_.insert(qn("test", name));
+    EXPECT_EQ(plan("INSERT INTO `" + name + "` VALUES (1)").verdict, Plan::Verdict::forward)
+        << name;
+    catalog_.tables_.erase(qn("test", name));
+    EXPECT_EQ(plan("INSERT INTO `" + name + "` VALUES (1)").verdict, Plan::Verdict::local) << name;
+  }
+  // Vitess's sidecar schema: its writes are Vitess's own, unless the table is real downstream.
+  EXPECT_EQ(decide("UPDATE _vt.vreplication SET state='Running' WHERE workflow='x'"), kSuppressed);
+  EXPECT_EQ(decide("INSERT INTO schema_migrations VALUES (1)", "_vt"), kSuppressed);
+  EXPECT_FALSE(engine_.quick_forward(classify("DELETE FROM copy_state"), "_vt"));
+  catalog_.tables_.insert(qn("_vt", "kept"));
+  EXPECT_EQ(plan("INSERT INTO _vt.kept VALUES (1)").verdict, Plan::Verdict::forward);
+  // Only with Vitess selected.
+  Engine gh = *Engine::for_tools({"gh-ost"}, nullptr);
+  EXPECT_TRUE(gh.quick_forward(classify("INSERT INTO _vt.vreplication VALUES (1)"), "test"));
+}
+
+TEST(ToolsEngine, UnknownToolIsRefusedAtConstruction) {
+  std::string error;
+  EXPECT_FALSE(Engine::for_tools({"spirit", "osc"}, &error).has_value());
+  EXPECT_NE(error.find("online-ddl-tools[1] \"osc\": unknown tool"), std::string::npos) << error;
+  EXPECT_TRUE(Engine::for_tools({"spirit"}, &error).has_value());
+}
+
+// ---------------------------------------------------------------------------------------------
+// gh-ost 1.1.8+
+
+TEST_F(ToolsTest, GhOstCheckpointTableIsWrittenAfterTheRename) {
+  run("alter /* gh-ost */ table `test`.`_t_gho` add column c int");
+  EXPECT_EQ(
+      decide("create /* gh-ost */ table `test`.`_t_ghk` (`gh_ost_chk_id` bigint auto_increment "
+             "primary key)"),
+      Lines{"local create trash table"});
+  EXPECT_EQ(decide("rename /* gh-ost */ table `test`.`t` to `test`.`_t_del`, `test`.`_t_gho` to "
+                   "`test`.`t`"),
+            (Lines{"local cut-over", "sql: alter /* gh-ost */ table `test`.`t` add column c int",
+                   "progress test._t_gho 1", "forget test._t_gho"}));
+  // The final checkpoint row, after the RENAME.
+  EXPECT_EQ(decide("INSERT INTO `test`.`_t_ghk` (`gh_ost_chk_id`) VALUES (7)"), kSuppressed);
+  EXPECT_EQ(decide("DROP TABLE IF EXISTS `_t_ghk` /* generated by server */"),
+            Lines{"local drop helper table"});
+}
+
+TEST_F(ToolsTest, GhOstForceTableNamesBindsByMarkerAndLike) {
+  // --force-table-names=F: no table `F` downstream, so the names alone prove nothing.
+  EXPECT_EQ(decide("DROP TABLE IF EXISTS `_F_ghc` /* generated by server */"), Lines{"forward"});
+  EXPECT_EQ(decide("create /* gh-ost */ table `test`.`_F_ghc` (id bigint unsigned auto_increment, "
+                   "primary key(id)) comment='gh-ost changelog'"),
+            (Lines{"local create trash table", "bind test._F_ghc trash (F)"}));
+  EXPECT_EQ(decide("INSERT INTO `test`.`_F_ghc` (`id`) VALUES (1)"), kSuppressed);
+  EXPECT_EQ(decide("create /* gh-ost */ table `test`.`_F_gho` like `test`.`t`"),
+            (Lines{"local create ghost table", "bind test._F_gho ghost (t) to test.t"}));
+  EXPECT_EQ(decide("alter /* gh-ost */ table `test`.`_F_gho` add column c int"),
+            (Lines{"local record ddl on ghost table",
+                   "record test._F_gho (t): alter /* gh-ost */ table `test`.`_F_gho` add column c "
+                   "int"}));
+  EXPECT_EQ(decide("REPLACE INTO `test`.`_F_gho` (`id`) VALUES (1)"), kSuppressed);
+  // The atomic cut-over's sentry, then the swap.
+  EXPECT_EQ(decide("create /* gh-ost */ table `test`.`_F_del` (id int auto_increment primary key) "
+                   "engine=InnoDB comment='ghost-cut-over-sentry'"),
+            (Lines{"local create trash table", "bind test._F_del trash (F)"}));
+  EXPECT_EQ(decide("DROP TABLE IF EXISTS `_F_del` /* generated by server */"),
+            (Lines{"local drop helper table", "forget test._F_del"}));
+  EXPECT_EQ(decide("rename /* gh-ost */ table `test`.`t` to `test`.`_F_del`, `test`.`_F_gho` to "
+                   "`test`.`t`"),
+            (Lines{"local cut-over", "bind test._F_del trash (t) to test.t",
+                   "sql: alter /* gh-ost */ table `test`.`t` add column c int",
+                   "progress test._F_gho 1", "forget test._F_gho"}));
+  EXPECT_EQ(decide("DROP TABLE IF EXISTS `_F_ghc` /* generated by server */"),
+            (Lines{"local drop helper table", "forget test._F_ghc"}));
+  EXPECT_EQ(decide("DROP TABLE IF EXISTS `_F_del` /* generated by server */"),
+            (Lines{"local drop helper table", "forget test._F_del"}));
+  EXPECT_TRUE(engine_.snapshot().empty());
+}
+
+TEST_F(ToolsTest, GhOstForceTableNamesTwoStep) {
+  run("create /* gh-ost */ table `test`.`_F_gho` like `test`.`t`");
+  run("alter /* gh-ost */ table `test`.`_F_gho` add column c int");
+  // Step 1 moves the real table to a name only the pending ghost explains.
+  EXPECT_EQ(
+      decide("alter /* gh-ost */ table `test`.`t` rename `test`.`_F_del`"),
+      (Lines{"local rename involving helper tables", "bind test._F_del trash (t) to test.t"}));
+  // The swap could not finish: gh-ost renames the old table back, which ends that binding.
+  EXPECT_EQ(decide("rename /* gh-ost */ table `test`.`_F_del` to `test`.`t`"),
+            (Lines{"local rename involving helper tables", "forget test._F_del"}));
+  run("alter /* gh-ost */ table `test`.`t` rename `test`.`_F_del`");
+  EXPECT_EQ(decide("alter /* gh-ost */ table `test`.`_F_gho` rename `test`.`t`"),
+            (Lines{"local cut-over", "sql: alter /* gh-ost */ table `test`.`t` add column c int",
+                   "progress test._F_gho 1", "forget test._F_gho"}));
+}
+
+TEST_F(ToolsTest, GhOstRevertIsRefusedWithTheHookForTheProxy) {
+  run("ALTER TABLE _t_gho ADD c INT");
+  run("RENAME TABLE t TO _t_del, _t_gho TO t");
+  // --revert: `_t_del` is the ghost, replayed into, then swapped back in.
+  EXPECT_EQ(decide("INSERT INTO `test`.`_t_del` (`id`) VALUES (9)"), kSuppressed);
+  const Plan p = plan(
+      "rename /* gh-ost */ table `test`.`t` to `test`.`_t_rev_del`, "
+      "`test`.`_t_del` to `test`.`t`");
+  ASSERT_EQ(p.verdict, Plan::Verdict::refuse);
+  ASSERT_TRUE(p.revert.has_value());
+  EXPECT_EQ(p.revert->table, qn("test", "t"));
+  EXPECT_EQ(p.revert->old_table, qn("test", "_t_del"));
+  EXPECT_NE(p.error_message.find("revert the schema"), std::string::npos);
+}
+
+// ---------------------------------------------------------------------------------------------
+// pt-osc 3.5 / 3.6
+
+TEST_F(ToolsTest, PtOscChildConstraintOnTheGhostIsRewrittenOntoTheRealTable) {
+  run("CREATE TABLE `test`.`_t_new` (id INT PRIMARY KEY)");
+  run("ALTER TABLE `test`.`_t_new` ADD c INT");
+  // rebuild_constraints, before the swap (bin/pt-online-schema-change 3.5.7).
+  EXPECT_EQ(decide("ALTER TABLE `test`.`child` DROP FOREIGN KEY `fk_p`, ADD CONSTRAINT `_fk_p` "
+                   "FOREIGN KEY (`p`) REFERENCES `test`.`_t_new` (`id`)"),
+            (Lines{"local child constraint on ghost table rewritten onto its real table",
+                   "sql: ALTER TABLE `test`.`child` DROP FOREIGN KEY `fk_p`, ADD CONSTRAINT "
+                   "`_fk_p` FOREIGN KEY (`p`) REFERENCES `test`.`t` (`id`)"}));
+  // Unqualified, in another current database: resolved in the child's schema.
+  EXPECT_EQ(decide("ALTER TABLE test.child ADD CONSTRAINT x FOREIGN KEY (p) REFERENCES _t_new (id)",
+                   "other"),
+            (Lines{"local child constraint on ghost table rewritten onto its real table",
+                   "sql: ALTER TABLE test.child ADD CONSTRAINT x FOREIGN KEY (p) REFERENCES "
+                   "`test`.`t` (id)"}));
+  // A real parent is no business of ours.
+  EXPECT_EQ(plan("ALTER TABLE child ADD FOREIGN KEY (p) REFERENCES t1 (id)").verdict,
+            Plan::Verdict::forward);
+  // A ghost whose real table nothing names (Vitess): suppressed, the constraint downstream
+  // already points at the real table.
+  EXPECT_EQ(decide("ALTER TABLE child ADD FOREIGN KEY (p) REFERENCES `" + kVrp + "` (id)"),
+            Lines{"local child constraint on ghost table"});
+}
+
+TEST_F(ToolsTest, PtOscTriggersAndHistory) {
+  run("ALTER TABLE `test`.`_t_new` ADD c INT");
+  // --preserve-triggers copies a user's trigger onto the ghost; --reverse-triggers creates
+  // rt_pt_osc_* on the ghost writing into `_t_old`, which is written after the swap.
+  EXPECT_EQ(decide("CREATE DEFINER=`u`@`%` TRIGGER `test`.`my_trg` AFTER INSERT ON `test`.`_t_new` "
+                   "FOR EACH ROW SET @a = 1"),
+            Lines{"local trigger on helper table"});
+  EXPECT_EQ(decide("CREATE DEFINER=`u`@`%` TRIGGER `rt_pt_osc_test__t_new_ins` AFTER INSERT ON "
+                   "`test`.`t` FOR EACH ROW REPLACE INTO `test`.`_t_old` (`id`) VALUES (NEW.`id`)"),
+            Lines{"local pt-osc trigger"});
+  run("RENAME TABLE `test`.`t` TO `test`.`_t_old`, `test`.`_t_new` TO `test`.`t`");
+  EXPECT_EQ(decide("REPLACE INTO `test`.`_t_old` (`id`) VALUES (3)"), kSuppressed);
+  EXPECT_EQ(decide("DROP TRIGGER IF EXISTS `test`.`rt_pt_osc_test__t_new_ins`"),
+            Lines{"local pt-osc trigger"});
+  // 3.6 --history.
+  EXPECT_EQ(decide("CREATE TABLE IF NOT EXISTS `percona`.`pt_osc_history` (job_id INT)"),
+            Lines{"local create trash table"});
+  EXPECT_EQ(decide("INSERT INTO `percona`.`pt_osc_history` (`job_id`) VALUES (1)"), kSuppressed);
+}
+
+TEST_F(ToolsTest, PtOscRandomPrefixedOldTable) {
+  run("ALTER TABLE `test`.`_t_new` ADD c INT");
+  // After ten `_` retries pt-osc prefixes six random characters (swap_tables).
+  EXPECT_EQ(decide("RENAME TABLE `test`.`t` TO `test`.`Q7ZK2M___________t_old`, `test`.`_t_new` "
+                   "TO `test`.`t`"),
+            (Lines{"local cut-over", "sql: ALTER TABLE `test`.`t` ADD c INT",
+                   "progress test._t_new 1", "forget test._t_new"}));
+  EXPECT_EQ(decide("DROP TABLE IF EXISTS `test`.`Q7ZK2M___________t_old`"),
+            Lines{"local drop helper table"});
+}
+
+TEST_F(ToolsTest, PtOscNewTableNameWithoutAShapeIsAPlainRename) {
+  // --new-table-name=%T_tmp: no rule matches `t_tmp`, so it was replicated as a real table.
+  catalog_.tables_.insert(qn("test", "t_tmp"));
+  EXPECT_EQ(decide("RENAME TABLE `test`.`t` TO `test`.`_t_old`, `test`.`t_tmp` TO `test`.`t`"),
+            (Lines{"local rename involving helper tables",
+                   "sql: RENAME TABLE `test`.`t` TO `test`.`_t_old`, `test`.`t_tmp` TO "
+                   "`test`.`t`"}));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Spirit
+
+TEST_F(ToolsTest, SpiritMultiTableCutOver) {
+  EXPECT_EQ(
+      decide("CREATE TABLE `_spirit_checkpoint` (id int NOT NULL AUTO_INCREMENT PRIMARY KEY)"),
+      Lines{"local create trash table"});
+  EXPECT_EQ(decide("REPLACE INTO `_spirit_checkpoint` (id, statement) VALUES (1, 'x')"),
+            kSuppressed);
+  EXPECT_EQ(decide("CREATE TABLE `_t1_new` LIKE `t1`"), Lines{"local create ghost table"});
+  EXPECT_EQ(decide("CREATE TABLE `_t2_new` LIKE `t2`"), Lines{"local create ghost table"});
+  run("ALTER TABLE `_t1_new` ADD COLUMN c1 INT, ALGORITHM=COPY");
+  run("ALTER TABLE `_t1_new` AUTO_INCREMENT = 512");
+  run("ALTER TABLE `_t2_new` ALGORITHM=COPY, ADD INDEX (b)");
+  EXPECT_EQ(decide("ANALYZE TABLE `test`.`_t1_new`"), Lines{"local statement on helper tables"});
+  EXPECT_EQ(
+      decide("RENAME TABLE `t1` TO `_t1_old`, `_t1_new` TO `t1`, `t2` TO `_t2_old`, `_t2_new` "
+             "TO `t2`"),
+      (Lines{"local cut-over", "sql: ALTER TABLE `test`.`t1` ADD COLUMN c1 INT",
+             "progress test._t1_new 1", "sql: ALTER TABLE `test`.`t1` AUTO_INCREMENT = 512",
+             "progress test._t1_new 2", "forget test._t1_new",
+             "sql: ALTER TABLE `test`.`t2`  ADD INDEX (b)", "progress test._t2_new 1",
+             "forget test._t2_new"}));
+  EXPECT_EQ(decide("DROP TABLE IF EXISTS `_t1_old`"), Lines{"local drop helper table"});
+  EXPECT_EQ(decide("DROP TABLE IF EXISTS `_spirit_checkpoint`"), Lines{"local drop helper table"});
+}
+
+TEST_F(ToolsTest, SpiritSingleTableNames) {
+  for (std::string_view sql :
+       {"REPLACE INTO `_t_chkpnt` (id) VALUES (1)", "INSERT INTO `_t_sentinel` VALUES (1)",
+        "INSERT INTO `_spirit_sentinel` VALUES (1)",
+        "INSERT INTO `_t_old_20260102_030405` VALUES (1)"}) {
+    EXPECT_EQ(decide(sql), kSuppressed) << sql;
+  }
+  run("ALTER TABLE `_t_new` ADD c INT, ALGORITHM=COPY");
+  // --skip-drop-after-cutover keeps the old table under a timestamped name.
+  EXPECT_EQ(decide("RENAME TABLE `t` TO `_t_old_20260102_030405`, `_t_new` TO `t`"),
+            (Lines{"local cut-over", "sql: ALTER TABLE `test`.`t` ADD c INT",
+                   "progress test._t_new 1", "forget test._t_new"}));
+}
+
+// ---------------------------------------------------------------------------------------------
+// LHM
+
+TEST_F(ToolsTest, LhmAtomicSwitch) {
+  EXPECT_EQ(decide("CREATE TABLE `lhmn_t` (`id` int NOT NULL AUTO_INCREMENT, PRIMARY KEY (`id`)) "
+                   "/* large hadron migration */"),
+            Lines{"local create ghost table"});
+  run("alter table `lhmn_t` add column `c` int /* large hadron migration */");
+  run("create index `index_t_on_c` on `lhmn_t` (`c`) /* large hadron migration */");
+  run("drop index `index_old` on `lhmn_t` /* large hadron migration */");
+  EXPECT_EQ(decide("create trigger `lhmt_ins_t`\nafter insert on `t` for each row\nreplace into "
+                   "`lhmn_t` (`id`) /* large hadron migration */\nvalues (NEW.`id`)"),
+            Lines{"local tool trigger"});
+  EXPECT_EQ(decide("insert ignore into `lhmn_t` (`id`) select `t`.`id` from `t` where `t`.`id` "
+                   "between 1 and 1000"),
+            kSuppressed);
+  EXPECT_EQ(decide("RENAME TABLE `t` TO `lhma_2026_01_02_03_04_05_678_t`, `lhmn_t` TO `t`"),
+            (Lines{"local cut-over",
+                   "sql: alter table `test`.`t` add column `c` int /* large hadron migration */",
+                   "progress test.lhmn_t 1",
+                   "sql: create index `index_t_on_c` on `test`.`t` (`c`) /* large hadron "
+                   "migration */",
+                   "progress test.lhmn_t 2",
+                   "sql: drop index `index_old` on `test`.`t` /* large hadron migration */",
+                   "progress test.lhmn_t 3", "forget test.lhmn_t"}));
+  EXPECT_EQ(decide("drop trigger if exists `lhmt_del_t` /* large hadron migration */"),
+            Lines{"local tool trigger"});
+}
+
+TEST_F(ToolsTest, LhmLockedSwitcherAndLongNames) {
+  const std::string x =
+      "orders_by_customer_and_region_and_fiscal_quarter_history_v2"
+      "_xy";  // 62 characters
+  ASSERT_EQ(x.size(), 62u);
+  catalog_.tables_.insert(qn("test", x));
+  const std::string ghost = ("lhmn_" + x).substr(0, 64);
+  const std::string archive = ("lhma_2026_01_02_03_04_05_678_" + x).substr(0, 64);
+  run("CREATE TABLE `" + ghost + "` (`id` int) /* large hadron migration */");
+  run("alter table `" + ghost + "` add column `c` int /* large hadron migration */");
+  EXPECT_EQ(decide("alter table `" + x + "` rename `" + archive + "` /* large hadron migration */"),
+            Lines{"local rename involving helper tables"});
+  EXPECT_EQ(decide("alter table `" + ghost + "` rename `" + x + "` /* large hadron migration */"),
+            (Lines{"local cut-over",
+                   "sql: alter table `test`.`" + x +
+                       "` add column `c` int /* large hadron "
+                       "migration */",
+                   "progress test." + ghost + " 1", "forget test." + ghost}));
+  // A failed run renames the ghost to ..._failed: the migration is over.
+  run("alter table `lhmn_t` add column `d` int");
+  EXPECT_EQ(decide("rename table `lhmn_t` to `lhma_2026_01_02_03_04_05_678_t_failed`"),
+            (Lines{"local rename involving helper tables", "forget test.lhmn_t"}));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Vitess
+
+TEST_F(ToolsTest, VitessRotationLeavesTheOldTableUnderTheShadowName) {
+  EXPECT_EQ(decide("CREATE TABLE `" + kVrp + "` (`id` int NOT NULL, PRIMARY KEY (`id`))"),
+            Lines{"local create ghost table"});
+  EXPECT_EQ(
+      decide("ALTER TABLE `" + kVrp + "` ADD COLUMN `c` int"),
+      (Lines{"local record ddl on ghost table",
+             "record test." + kVrp + " (): ALTER TABLE `test`.`" + kVrp + "` ADD COLUMN `c` int"}));
+  run("ALTER TABLE `" + kVrp + "` AUTO_INCREMENT=100");
+  EXPECT_EQ(decide("INSERT INTO `test`.`" + kVrp + "` (`id`) VALUES (1)"), kSuppressed);
+  // The sentry, created and dropped just before the rotation.
+  EXPECT_EQ(decide("CREATE TABLE IF NOT EXISTS `" + kHold + "` (id INT PRIMARY KEY)"),
+            Lines{"local create trash table"});
+  EXPECT_EQ(decide("DROP TABLE `" + kHold + "`"), Lines{"local drop helper table"});
+  EXPECT_EQ(decide("RENAME TABLE `t` TO `" + kHold + "`, `" + kVrp + "` TO `t`, `" + kHold +
+                   "` TO `" + kVrp + "`"),
+            (Lines{"local cut-over", "sql: ALTER TABLE `test`.`t` ADD COLUMN `c` int",
+                   "progress test." + kVrp + " 1", "sql: ALTER TABLE `test`.`t` AUTO_INCREMENT=100",
+                   "progress test." + kVrp + " 2", "forget test." + kVrp,
+                   "bind test." + kVrp + " trash (t) to test.t"}));
+  // The old table, now under the shadow name: its writes are not ours to replay.
+  EXPECT_EQ(decide("DELETE FROM `test`.`" + kVrp + "` WHERE id = 1"), kSuppressed);
+  EXPECT_EQ(decide("ALTER TABLE `" + kVrp + "` ENGINE=InnoDB"), Lines{"local ddl on trash table"});
+  // REVERT would rotate it back: refused loudly, with what the proxy needs to do it.
+  const Plan revert = plan("RENAME TABLE `t` TO `" + kHold2 + "`, `" + kVrp + "` TO `t`, `" +
+                           kHold2 + "` TO `" + kVrp + "`");
+  ASSERT_EQ(revert.verdict, Plan::Verdict::refuse);
+  ASSERT_TRUE(revert.revert.has_value());
+  EXPECT_EQ(revert.revert->old_table, qn("test", kVrp));
+  // Table GC: HOLD, then PURGE (chunked DELETEs), EVAC, DROP.
+  EXPECT_EQ(decide("RENAME TABLE `" + kVrp + "` TO `" + kHold2 + "`"),
+            (Lines{"local rename involving helper tables", "forget test." + kVrp}));
+  EXPECT_EQ(decide("DELETE FROM `" + kHold2 + "` LIMIT 50"), kSuppressed);
+  EXPECT_EQ(decide("DROP TABLE IF EXISTS `" + kHold2 + "`"), Lines{"local drop helper table"});
+  EXPECT_TRUE(engine_.snapshot().empty());
+}
+
+TEST_F(ToolsTest, VitessDropTableArrivesAsARenameToAGcName) {
+  // Under the vitess strategy DROP TABLE t is RENAME TABLE t TO _vt_hld_...: upstream `t` is
+  // gone, the helper name is never replicated, so downstream drops it.
+  EXPECT_EQ(
+      decide("RENAME TABLE `t` TO `" + kHold + "`"),
+      (Lines{"local drop by rename to a table-gc name", "sql: DROP TABLE IF EXISTS `test`.`t`"}));
+  EXPECT_EQ(
+      decide("RENAME TABLE `t1` TO `_vt_HOLD_" + kUuid + "_20260102030405`"),
+      (Lines{"local drop by rename to a table-gc name", "sql: DROP TABLE IF EXISTS `test`.`t1`"}));
+  // gh-ost's old-table name is no drop: two-step step 1 (or a resumed run's) stays suppressed.
+  EXPECT_EQ(decide("ALTER TABLE t2 RENAME _t2_del"), Lines{"local rename involving helper tables"});
+}
+
+TEST_F(ToolsTest, VitessBeforeV20Names) {
+  const std::string vrepl = "_6ace8bce_f732_11ea_87e9_f875a4d24e90_20260102030405_vrepl";
+  const std::string hold = "_vt_HOLD_" + kUuid + "_20260102030405";
+  run("CREATE TABLE `" + vrepl + "` LIKE `t`");
+  run("ALTER TABLE `" + vrepl + "` ADD c INT");
+  EXPECT_EQ(decide("RENAME TABLE `t` TO `" + hold + "`, `" + vrepl + "` TO `t`, `" + hold +
+                   "` TO `" + vrepl + "`"),
+            (Lines{"local cut-over", "sql: ALTER TABLE `test`.`t` ADD c INT",
+                   "progress test." + vrepl + " 1", "forget test." + vrepl,
+                   "bind test." + vrepl + " trash (t) to test.t"}));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Bytebase, DMS, oak
+
+TEST_F(ToolsTest, BytebaseCrossSchemaGhost) {
+  EXPECT_EQ(decide("create /* gh-ost */ table `bbdataarchive`.`~t_ghc` (id bigint) comment='gh-ost "
+                   "changelog'"),
+            Lines{"local create trash table"});
+  EXPECT_EQ(decide("create /* gh-ost */ table `bbdataarchive`.`~t_gho` like `test`.`t`"),
+            (Lines{"local create ghost table", "bind bbdataarchive.~t_gho ghost (t) to test.t"}));
+  run("alter /* gh-ost */ table `bbdataarchive`.`~t_gho` add column c int");
+  EXPECT_EQ(decide("INSERT INTO `bbdataarchive`.`~t_gho` (`id`) VALUES (1)"), kSuppressed);
+  EXPECT_EQ(decide("rename /* gh-ost */ table `test`.`t` to `bbdataarchive`.`~t_del`, "
+                   "`bbdataarchive`.`~t_gho` to `test`.`t`"),
+            (Lines{"local cut-over", "sql: alter /* gh-ost */ table `test`.`t` add column c int",
+                   "progress bbdataarchive.~t_gho 1", "forget bbdataarchive.~t_gho"}));
+  EXPECT_EQ(decide("DROP TABLE IF EXISTS `bbdataarchive`.`~t_del`"),
+            Lines{"local drop helper table"});
+}
+
+TEST_F(ToolsTest, BytebaseTwoStepRollbackAcrossSchemas) {
+  run("create /* gh-ost */ table `bbdataarchive`.`~t_gho` like `test`.`t`");
+  run("alter /* gh-ost */ table `bbdataarchive`.`~t_gho` add column c int");
+  EXPECT_EQ(decide("alter /* gh-ost */ table `test`.`t` rename `bbdataarchive`.`~t_del`"),
+            Lines{"local rename involving helper tables"});
+  // The swap failed half-way and gh-ost renames the old table back: the pending ghost's real
+  // table (bound by CREATE ... LIKE) is in another schema, and this is no revert.
+  EXPECT_EQ(decide("rename /* gh-ost */ table `bbdataarchive`.`~t_del` to `test`.`t`"),
+            Lines{"local rename involving helper tables"});
+}
+
+TEST_F(ToolsTest, DmsLockFreeChange) {
+  run("CREATE TABLE `tp_1234_ogl_t` (id bigint)");
+  EXPECT_EQ(decide("INSERT INTO `tp_1234_ogl_t` VALUES (1)"), kSuppressed);
+  EXPECT_EQ(decide("CREATE TABLE `tp_1234_ogt_t` LIKE `t`"), Lines{"local create ghost table"});
+  run("ALTER TABLE `tp_1234_ogt_t` ADD c INT");
+  EXPECT_EQ(decide("RENAME TABLE `t` TO `tp_1234_del_t`, `tp_1234_ogt_t` TO `t`"),
+            (Lines{"local cut-over", "sql: ALTER TABLE `test`.`t` ADD c INT",
+                   "progress test.tp_1234_ogt_t 1", "forget test.tp_1234_ogt_t"}));
+}
+
+TEST_F(ToolsTest, OakOnlineAlterTable) {
+  EXPECT_EQ(decide("DROP TRIGGER IF EXISTS test.t_AD_oak"), Lines{"local tool trigger"});
+  EXPECT_EQ(decide("CREATE TABLE test.__oak_t LIKE test.t"), Lines{"local create ghost table"});
+  run("ALTER TABLE test.__oak_t ADD c INT");
+  EXPECT_EQ(decide("CREATE TRIGGER test.t_AI_oak AFTER INSERT ON test.t FOR EACH ROW REPLACE INTO "
+                   "test.__oak_t (id) VALUES (NEW.id)"),
+            Lines{"local tool trigger"});
+  EXPECT_EQ(decide("DELETE FROM test.__oak_t WHERE id BETWEEN 1 AND 10 AND id NOT IN (SELECT id "
+                   "FROM test.t WHERE id BETWEEN 1 AND 10)"),
+            kSuppressed);
+  EXPECT_EQ(decide("RENAME TABLE test.t TO test.__arc_t, test.__oak_t TO test.t"),
+            (Lines{"local cut-over", "sql: ALTER TABLE `test`.`t` ADD c INT",
+                   "progress test.__oak_t 1", "forget test.__oak_t"}));
+  EXPECT_EQ(decide("DROP TABLE IF EXISTS test.__arc_t"), Lines{"local drop helper table"});
+}
+
+// ---------------------------------------------------------------------------------------------
+// Replay hygiene
+
+struct StripCase {
+  std::string_view in;
+  std::string_view out;
+};
+
+class Strip : public ::testing::TestWithParam<StripCase> {};
+
+TEST_P(Strip, AlgorithmAndLockClausesGo) {
+  EXPECT_EQ(strip_algorithm_lock(GetParam().in), GetParam().out);
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Ddls, Strip,
+    ::testing::Values(
+        StripCase{"ALTER TABLE t ADD c INT, ALGORITHM=COPY", "ALTER TABLE t ADD c INT"},
+        StripCase{"ALTER TABLE t ALGORITHM = INPLACE, LOCK = NONE, ADD c INT",
+                  "ALTER TABLE t   ADD c INT"},
+        StripCase{"ALTER TABLE t ADD c INT, LOCK=SHARED, ALGORITHM=INSTANT",
+                  "ALTER TABLE t ADD c INT"},
+        StripCase{"alter table t add column c int, algorithm copy",
+                  "alter table t add column c int"},
+        StripCase{"CREATE INDEX i ON t (a) ALGORITHM=INPLACE LOCK=NONE",
+                  "CREATE INDEX i ON t (a)  "},
+        // Not the clauses: a column called algorithm, a value in a string or a comment, a default.
+        StripCase{"ALTER TABLE t ADD COLUMN algorithm INT",
+                  "ALTER TABLE t ADD COLUMN algorithm INT"},
+        StripCase{"ALTER TABLE t ADD c ENUM('ALGORITHM=COPY') /* LOCK=NONE */",
+                  "ALTER TABLE t ADD c ENUM('ALGORITHM=COPY') /* LOCK=NONE */"},
+        StripCase{"ALTER TABLE t CHANGE algorithm algorithm2 INT",
+                  "ALTER TABLE t CHANGE algorithm algorithm2 INT"},
+        StripCase{"ALTER TABLE t ADD c INT DEFAULT (algorithm=copy)",
+                  "ALTER TABLE t ADD c INT DEFAULT (algorithm=copy)"},
+        StripCase{"/*!50100 ALTER TABLE t ADD c INT, ALGORITHM=COPY */",
+                  "/*!50100 ALTER TABLE t ADD c INT */"}));
+
+TEST(ReplayDdl, NothingToReplay) {
+  const QualifiedName ghost = qn("test", "_t_new");
+  const QualifiedName t = qn("test", "t");
+  EXPECT_EQ(replay_ddl("ANALYZE TABLE `test`.`_t_new`", ghost, t), std::nullopt);
+  EXPECT_EQ(replay_ddl("TRUNCATE `test`.`_t_new`", ghost, t), std::nullopt);
+  EXPECT_EQ(replay_ddl("ALTER TABLE `test`.`_t_new` ALGORITHM=COPY", ghost, t), std::nullopt);
+  EXPECT_EQ(replay_ddl("ALTER TABLE `test`.`_t_new` ADD c INT, ALGORITHM=COPY", ghost, t),
+            std::optional<std::string>("ALTER TABLE `test`.`t` ADD c INT"));
+}
+
+TEST_F(ToolsTest, ARecordedAnalyzeIsDroppedNotReplayed) {
+  // A record written elsewhere (a DM meta table) may hold statements this engine never records.
+  GhostRecord rec;
+  rec.ghost = qn("test", "_t_new");
+  rec.real_hint = "t";
+  rec.ddls = {"ALTER TABLE `test`.`_t_new` ADD c INT", "ANALYZE TABLE `test`.`_t_new`",
+              "ALTER TABLE `test`.`_t_new` ADD d INT, ALGORITHM=INPLACE, LOCK=NONE",
+              "TRUNCATE TABLE `test`.`_t_new`"};
+  engine_.load({rec});
+  EXPECT_EQ(decide("RENAME TABLE t TO _t_old, _t_new TO t"),
+            (Lines{"local cut-over", "sql: ALTER TABLE `test`.`t` ADD c INT",
+                   "progress test._t_new 1", "sql: ALTER TABLE `test`.`t` ADD d INT",
+                   "progress test._t_new 3", "forget test._t_new"}));
+}
+
+}  // namespace
+}  // namespace ghostgate::rules
