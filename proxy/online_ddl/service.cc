@@ -425,8 +425,9 @@ std::string OnlineDdlService::state_json() const {
          {"result", a.result},
          {"ddls", a.ddls}});
   }
-  return nlohmann::json{{"ready", ready()}, {"dry_run", dry_run_.load()}, {"ids", meta_->ids()},
-                        {"pending", j},     {"foreign", foreign},  {"operator_actions", actions}}
+  return nlohmann::json{{"ready", ready()},    {"dry_run", dry_run_.load()},
+                        {"ids", meta_->ids()}, {"pending", j},
+                        {"foreign", foreign},  {"operator_actions", actions}}
       .dump(2);
 }
 

@@ -908,6 +908,8 @@ TEST(Config, EnvironmentWinsForEveryKey) {
       {"shadow-table-rules", {"['^_(.+)_gho$']", "['^_(.+)_new$']", "^_(.+)_new$"}},
       {"trash-table-rules", {"['^_(.+)_del$']", "['^_(.+)_old$']", "^_(.+)_old$"}},
       {"meta-schema", {"m1", "m2"}},
+      {"online-ddl-tombstone-ttl", {"1h", "2h"}},
+      {"admin-token-file", {"/run/a-token", "/run/b-token"}},
       {"dry-run", {"false", "true"}},
       {"routes",
        {"{r: {schema-pattern: a, target-schema: a}}",
