@@ -17,12 +17,8 @@ namespace ghostgate::proxy {
 namespace {
 
 rules::TableRules make_rules(const OnlineDdlConfig& c) {
-  const auto& shadow = c.shadow_table_rules.empty() ? rules::TableRules::default_shadow_rules()
-                                                    : c.shadow_table_rules;
-  const auto& trash =
-      c.trash_table_rules.empty() ? rules::TableRules::default_trash_rules() : c.trash_table_rules;
   std::string error;
-  std::optional<rules::TableRules> r = rules::TableRules::create(shadow, trash, &error);
+  std::optional<rules::TableRules> r = rules::TableRules::create(rule_config(c), &error);
   if (!r) {
     throw ConfigError(error);
   }
@@ -380,7 +376,9 @@ void Server::reload() {
       next.online_ddl.enabled = fresh.online_ddl.enabled;
     } else if (key == "dry-run") {
       next.online_ddl.dry_run = fresh.online_ddl.dry_run;
-    } else if (key == "shadow-table-rules" || key == "trash-table-rules") {
+    } else if (key == "shadow-table-rules" || key == "trash-table-rules" ||
+               key == "online-ddl-tools") {
+      next.online_ddl.tools = fresh.online_ddl.tools;
       next.online_ddl.shadow_table_rules = fresh.online_ddl.shadow_table_rules;
       next.online_ddl.trash_table_rules = fresh.online_ddl.trash_table_rules;
       new_rules = true;

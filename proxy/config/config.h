@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "rules/shard_routes.h"
+#include "rules/table_rules.h"
 
 namespace ghostgate::proxy {
 
@@ -82,10 +83,16 @@ struct OnlineDdlConfig {
   std::string meta_schema = "dm_meta";
   // How long a completed cut-over's tombstone answers a resent RENAME (<name>_onlineddl_done).
   std::chrono::seconds tombstone_ttl{24 * 3600};
-  // Empty = ghostgate's defaults. A user list replaces the default, as in DM.
+  // `online-ddl-tools`: the tools whose built-in rules apply (rules/TOOLS.md). Empty = every
+  // built-in tool.
+  std::vector<std::string> tools;
+  // Empty = the selected tools' rules. A user list replaces them, as in DM.
   std::vector<std::string> shadow_table_rules;
   std::vector<std::string> trash_table_rules;
 };
+
+// The table rules these settings select (rules::TableRules::create turns it into rules).
+rules::RuleConfig rule_config(const OnlineDdlConfig& o);
 
 // Shard merge (rules/shard_routes.h): DM's `routes` and `shard-mode`, ghostgate's
 // `shard-groups`, validated with the Router they build (Router::create, validate_shard_config).

@@ -71,6 +71,7 @@ std::string dump_config(const Config& c) {
     out << YAML::Key << "id" << YAML::Value << YAML::Flow << o.ids;
   }
   out << YAML::Key << "online-ddl" << YAML::Value << o.enabled;
+  out << YAML::Key << "online-ddl-tools" << YAML::Value << YAML::Flow << o.tools;
   out << YAML::Key << "shadow-table-rules" << YAML::Value << YAML::Flow << o.shadow_table_rules;
   out << YAML::Key << "trash-table-rules" << YAML::Value << YAML::Flow << o.trash_table_rules;
   out << YAML::Key << "meta-schema" << YAML::Value << o.meta_schema;

@@ -284,6 +284,8 @@ const Field field_table[] = {
        }
        x.scheme = s;
      }},
+    {"online-ddl-tools", Kind::list,
+     [](Config& c, Extra&, const Value& v) { c.online_ddl.tools = v.string_list(); }},
     {"shadow-table-rules", Kind::list,
      [](Config& c, Extra&, const Value& v) { c.online_ddl.shadow_table_rules = v.string_list(); }},
     {"trash-table-rules", Kind::list,

@@ -180,13 +180,31 @@ void resolve_shard(Config& c, Extra& x) {
   }
 }
 
+
+}  // namespace
+}  // namespace ghostgate::proxy::config_detail
+
+namespace ghostgate::proxy {
+
+rules::RuleConfig rule_config(const OnlineDdlConfig& o) {
+  rules::RuleConfig r;
+  if (!o.tools.empty()) {
+    r.tools = o.tools;
+  }
+  r.shadow = o.shadow_table_rules;
+  r.trash = o.trash_table_rules;
+  return r;
+}
+
+}  // namespace ghostgate::proxy
+
+namespace ghostgate::proxy::config_detail {
+namespace {
+
 void check_rules(const OnlineDdlConfig& o, std::vector<std::string>& warnings) {
   using rules::TableRules;
   std::string error;
-  if (!TableRules::create(
-          o.shadow_table_rules.empty() ? TableRules::default_shadow_rules() : o.shadow_table_rules,
-          o.trash_table_rules.empty() ? TableRules::default_trash_rules() : o.trash_table_rules,
-          &error)) {
+  if (!TableRules::create(rule_config(o), &error)) {
     fail(error);
   }
   const std::vector<std::string> missed =

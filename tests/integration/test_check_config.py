@@ -206,6 +206,7 @@ def env_overrides(readable):
         "name": ("shop_sync", "shop_sync"),
         "id": ("inst-7", "inst-7"),
         "online-ddl": ("false", "false"),
+        "online-ddl-tools": ("gh-ost, lhm", ["gh-ost", "lhm"]),
         "shadow-table-rules": ("^_(.+)_gho$, ^(.+)_shadow$", ["^_(.+)_gho$", "^(.+)_shadow$"]),
         "trash-table-rules": ('["^_(.{1,50})_del$"]', ["^_(.{1,50})_del$"]),
         "meta-schema": ("gg_meta", "gg_meta"),

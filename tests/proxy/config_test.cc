@@ -338,7 +338,8 @@ TEST(Config, EnvVarNamesFollowTheRuleAndAreUnique) {
   for (const std::string& key : config_keys()) {
     EXPECT_TRUE(names.insert(env_var_for(key)).second) << key;
   }
-  EXPECT_EQ(names.size(), 48u);  // with admin-token-file, online-ddl-tombstone-ttl
+  EXPECT_EQ(names.size(),
+            49u);  // with admin-token-file, online-ddl-tombstone-ttl, online-ddl-tools
 }
 
 TEST(Config, ExampleDocumentsEveryKey) {
@@ -909,6 +910,7 @@ TEST(Config, EnvironmentWinsForEveryKey) {
       {"trash-table-rules", {"['^_(.+)_del$']", "['^_(.+)_old$']", "^_(.+)_old$"}},
       {"meta-schema", {"m1", "m2"}},
       {"online-ddl-tombstone-ttl", {"1h", "2h"}},
+      {"online-ddl-tools", {"[gh-ost]", "[pt-osc]", "pt-osc"}},
       {"admin-token-file", {"/run/a-token", "/run/b-token"}},
       {"dry-run", {"false", "true"}},
       {"routes",
@@ -1103,6 +1105,25 @@ TEST_F(LogTest, UnopenableFileIsAClearError) {
               std::string::npos)
         << e.what();
   }
+}
+
+// online-ddl-tools selects whose helper names the rules know; empty means every built-in tool.
+TEST(Config, OnlineDdlToolsSelectTheBuiltInRules) {
+  const std::string base = "backend: {address: \"db:4000\"}\n";
+  auto rules_of = [](const Config& c) {
+    std::string error;
+    std::optional<rules::TableRules> r =
+        rules::TableRules::create(rule_config(c.online_ddl), &error);
+    EXPECT_TRUE(r.has_value()) << error;
+    return std::move(*r);
+  };
+  const rules::TableRules all = rules_of(load_config_text(base));
+  EXPECT_EQ(all.match("_orders_gho").kind, rules::TableKind::ghost);
+  EXPECT_EQ(all.match("lhmn_orders").kind, rules::TableKind::ghost);
+  const rules::TableRules ghost_only =
+      rules_of(load_config_text(base + "online-ddl-tools: [gh-ost]\n"));
+  EXPECT_EQ(ghost_only.match("_orders_gho").kind, rules::TableKind::ghost);
+  EXPECT_EQ(ghost_only.match("lhmn_orders").kind, rules::TableKind::real);
 }
 
 }  // namespace
