@@ -210,7 +210,7 @@ bool TableRules::compile(const std::vector<std::string>& src, const char* key, T
     };
     if (!c.re->ok()) {
       // The rule as the user wrote it, without the `^(?:...)$` this file wraps it in.
-      const RE2 bare(rule, options);
+      const RE2 bare(rule, rule_options());
       return fail("invalid regular expression: " + (bare.ok() ? c.re->error() : bare.error()));
     }
     if (c.re->NumberOfCapturingGroups() != 1) {
