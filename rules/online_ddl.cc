@@ -424,6 +424,7 @@ std::optional<NameClass> Engine::classify_name(const QualifiedName& name, const 
     result.drop_on_rename = candidates[*chosen].drop_on_rename;
   } else {
     result.shaped = true;
+    result.shape = candidates.front().kind;
   }
   return result;
 }
@@ -698,6 +699,12 @@ Plan Engine::plan(const Statement& s, std::string_view current_db, const Catalog
           return no_database();
         }
         const TableKind k = kind_of(i);
+        if (k == TableKind::real && s.if_exists && classes[i]->shaped) {
+          // A helper-shaped name that is no table downstream: DROP IF EXISTS is a no-op there
+          // (gh-ost --force-table-names drops its changelog before creating it).
+          changed = true;
+          continue;
+        }
         if (k == TableKind::trash) {
           changed = true;
           if (find(names[i]) != nullptr) {  // a bound helper: its binding ends with it
@@ -885,12 +892,40 @@ Plan Engine::plan_rename_pairs(const Statement& s, const std::vector<RenamePair>
   Plan p = local(s, "rename involving helper tables");
   bool any_helper = false;
   bool cutover = false;
+  // What each pair's source is to this statement. Besides its class, a cut-over is:
+  // - a ghost-shaped name that no rule proves and no table downstream has, renamed onto a real
+  //   table: a ghost bound earlier whose binding was forgotten with its completed cut-over (the
+  //   resend of gh-ost --force-table-names' swap), or one never seen (the proxy then refuses it
+  //   as a cut-over whose DDL was never seen, rather than forwarding a RENAME that must fail);
+  // - Vitess's old table bound by a rotation, named again by the same rotation (the same
+  //   sentry): the resend of that rotation. A REVERT rotates it back through another sentry.
+  std::vector<TableKind> from_kind(pairs.size());
+  for (std::size_t i = 0; i < pairs.size(); ++i) {
+    const RenamePair& pr = pairs[i];
+    from_kind[i] = pr.from_class.kind;
+    if (pr.to_class.kind != TableKind::real || pr.to_class.shaped) {
+      continue;
+    }
+    if (pr.from_class.kind == TableKind::real && pr.from_class.shape == TableKind::ghost) {
+      from_kind[i] = TableKind::ghost;
+    }
+    const GhostRecord* rec = find(pr.from);
+    if (pr.from_class.kind == TableKind::trash && rec != nullptr && !rec->bound_by.empty() &&
+        rec->real == pr.to) {
+      for (std::size_t j = i + 1; j < pairs.size(); ++j) {
+        if (pairs[j].to == pr.from && pairs[j].from.schema == pr.from.schema &&
+            pairs[j].from.table == rec->bound_by) {
+          from_kind[i] = TableKind::ghost;
+        }
+      }
+    }
+  }
   // Tables a ghost lands on in this statement: a pair moving one of them away (before) is the
   // swap's old-table pair, whatever it is called.
   std::vector<QualifiedName> cutover_targets;
-  for (const RenamePair& pr : pairs) {
-    if (pr.from_class.kind == TableKind::ghost && pr.to_class.kind == TableKind::real) {
-      cutover_targets.push_back(pr.to);
+  for (std::size_t i = 0; i < pairs.size(); ++i) {
+    if (from_kind[i] == TableKind::ghost && pairs[i].to_class.kind == TableKind::real) {
+      cutover_targets.push_back(pairs[i].to);
     }
   }
   auto contains = [](const std::vector<QualifiedName>& v, const QualifiedName& q) {
@@ -899,7 +934,7 @@ Plan Engine::plan_rename_pairs(const Statement& s, const std::vector<RenamePair>
   // A real table lands on `name` from pair `after` on (a plain real rename).
   auto lands_later = [&](const QualifiedName& name, std::size_t after) {
     for (std::size_t j = after + 1; j < pairs.size(); ++j) {
-      if (pairs[j].to == name && pairs[j].from_class.kind == TableKind::real &&
+      if (pairs[j].to == name && from_kind[j] == TableKind::real &&
           pairs[j].to_class.kind == TableKind::real) {
         return true;
       }
@@ -927,10 +962,12 @@ Plan Engine::plan_rename_pairs(const Statement& s, const std::vector<RenamePair>
     p.steps.push_back(backend_sql(std::move(sql), real_pairs.front()->to));
     real_pairs.clear();
   };
-  auto bind_trash = [&](const QualifiedName& helper, const QualifiedName& real) {
+  auto bind_trash = [&](const QualifiedName& helper, const QualifiedName& real,
+                        std::string bound_by) {
     flush();
     Step step = state_step(Step::Kind::bind, helper);
     step.bound_kind = TableKind::trash;
+    step.sql = std::move(bound_by);
     step.target = real;
     step.real_hint = real.table;
     p.steps.push_back(std::move(step));
@@ -941,7 +978,7 @@ Plan Engine::plan_rename_pairs(const Statement& s, const std::vector<RenamePair>
     if (pr.from.schema.empty() || pr.to.schema.empty()) {
       return no_database();
     }
-    const TableKind from = pr.from_class.kind;
+    const TableKind from = from_kind[i];
     TableKind to = pr.to_class.kind;
     // pt-osc's cut-to-64 old-table name has no suffix left: renaming the real table it was
     // made from onto it is the swap, so it is the old (trash) table.
@@ -964,7 +1001,7 @@ Plan Engine::plan_rename_pairs(const Statement& s, const std::vector<RenamePair>
         any_helper = true;
         old_tables.push_back({pr.to, pr.from});
         if (shaped_old) {
-          bind_trash(pr.to, pr.from);
+          bind_trash(pr.to, pr.from, {});
         }
         continue;
       }
@@ -1009,7 +1046,7 @@ Plan Engine::plan_rename_pairs(const Statement& s, const std::vector<RenamePair>
       const auto old = std::find_if(old_tables.begin(), old_tables.end(),
                                     [&](const OldTable& o) { return o.name == pr.from; });
       if (from == TableKind::trash && contains(cut, pr.to) && old != old_tables.end()) {
-        bind_trash(pr.to, old->real);
+        bind_trash(pr.to, old->real, pr.from.table);
         continue;
       }
       return refuse(verb + " " + both +
@@ -1062,7 +1099,9 @@ Plan Engine::plan_rename_pairs(const Statement& s, const std::vector<RenamePair>
     cutover = true;
     p.cutovers.emplace_back(pr.from, pr.to);
     cut.push_back(pr.from);
-    if (const GhostRecord* rec = find(pr.from)) {
+    // A trash record here is Vitess's old table named again by its own rotation (a resend): no
+    // steps, the proxy answers from the cut-over's tombstone, and the binding stays.
+    if (const GhostRecord* rec = find(pr.from); rec != nullptr && rec->kind == TableKind::ghost) {
       if (rec->deferred_drop && *rec->deferred_drop != pr.to) {
         return refuse(verb + " " + both + ": the DROP of " + quote_name(*rec->deferred_drop) +
                           " was deferred for this ghost table, but it is renamed to another "
@@ -1130,6 +1169,7 @@ std::optional<GhostRecord> Engine::apply(const Step& step) {
       rec.ghost = step.ghost;
       rec.real_hint = step.real_hint;
       rec.kind = step.bound_kind;
+      rec.bound_by = step.sql;
       if (!step.target.table.empty()) {
         rec.real = step.target;
       }

@@ -118,6 +118,9 @@ struct GhostRecord {
   // table a cut-over replaced); may be in another schema (Bytebase). Unset: {ghost.schema,
   // real_hint} as far as the name tells.
   std::optional<QualifiedName> real;
+  // Vitess's old table bound by its rotation: the rotation's sentry (a resend of the rotation
+  // names the same one, a REVERT another). Empty otherwise.
+  std::string bound_by;
 
   friend bool operator==(const GhostRecord&, const GhostRecord&) = default;
 };
@@ -136,8 +139,9 @@ struct Step {
     forget,            // drop ghost's record
     defer_drop,        // remember on ghost's record: DROP of `target` deferred, `sql` runs it
     cutover_progress,  // ghost's first `applied` DDLs have run on the backend
-    bind,              // (re)create ghost's record with kind `bound_kind`, `real_hint`, and
-                       // `target` as its real table when not empty; keeps no earlier DDLs
+    bind,              // (re)create ghost's record with kind `bound_kind`, `real_hint`,
+                       // `target` as its real table when not empty and `sql` as its bound_by;
+                       // keeps no earlier DDLs
   };
   Kind kind = Kind::backend_sql;
   QualifiedName ghost;
@@ -193,6 +197,7 @@ struct NameClass {
   // a table downstream): evidence from the statement (CREATE ... LIKE, a tool marker, a cut-over)
   // may still make it a helper.
   bool shaped = false;
+  TableKind shape = TableKind::real;  // when shaped: the kind the rule gives the name
   // A real table renamed onto this name is dropped (Vitess table GC).
   bool drop_on_rename = false;
   // The real table, when a record binds it.

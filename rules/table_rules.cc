@@ -399,15 +399,19 @@ bool TableRules::is_helper_trigger(std::string_view trigger) const {
 }
 
 bool TableRules::has_tool_marker(std::string_view text) const {
-  // gh-ost (and Bytebase's fork) write `/* gh-ost */` into every DDL of theirs; LHM tags every
-  // statement with `/* large hadron migration */`. DROPs come back rewritten by the server
-  // without it, DML as row events: only CREATE/ALTER/RENAME carry it.
-  if ((tools_.has(Tool::gh_ost) || tools_.has(Tool::bytebase)) &&
-      text.find("/* gh-ost */") != std::string_view::npos) {
-    return true;
+  auto has = [&](std::string_view x) { return text.find(x) != std::string_view::npos; };
+  // gh-ost (and Bytebase's fork) write `/* gh-ost */` into every DDL of theirs, LHM tags every
+  // statement with `/* large hadron migration */`; DROPs come back rewritten by the server
+  // without it, DML as row events. A client that strips comments (`mysqlbinlog | mysql`) loses
+  // them, so gh-ost's helpers are also known by what survives: the changelog's and the
+  // sentry's table comments and the checkpoint table's first column (go/logic/applier.go).
+  if (tools_.has(Tool::gh_ost) || tools_.has(Tool::bytebase)) {
+    if (has("/* gh-ost */") || has("'gh-ost changelog'") || has("'ghost-cut-over-sentry'") ||
+        has("`gh_ost_chk_id`")) {
+      return true;
+    }
   }
-  return tools_.has(Tool::lhm) &&
-         text.find("/* large hadron migration */") != std::string_view::npos;
+  return tools_.has(Tool::lhm) && has("/* large hadron migration */");
 }
 
 std::vector<TruncationCandidate> pt_osc_truncation_candidates(std::string_view name) {

@@ -164,8 +164,10 @@ class TableRules {
   // A trigger a tool creates to copy rows (pt-osc, LHM, oak): TiDB has no triggers, and the
   // rows they write arrive as row events anyway.
   [[nodiscard]] bool is_helper_trigger(std::string_view trigger) const;
-  // The statement text carries a tool's marker comment (`/* gh-ost */`, LHM's
-  // `/* large hadron migration */`): a table it creates with a helper's shape is that tool's.
+  // The statement text carries a tool's mark: its marker comment (`/* gh-ost */`, LHM's
+  // `/* large hadron migration */`) or, for gh-ost's helpers, what survives a client that strips
+  // comments (comment='gh-ost changelog', 'ghost-cut-over-sentry', the `gh_ost_chk_id` column).
+  // A table it creates with a helper's shape is that tool's.
   [[nodiscard]] bool has_tool_marker(std::string_view text) const;
 
   [[nodiscard]] const std::vector<std::string>& shadow_rules() const { return shadow_src_; }

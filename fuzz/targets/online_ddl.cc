@@ -525,6 +525,7 @@ void check_registry(const Engine& engine, const Model& model) {
     // by CREATE ... LIKE or a tool's marker, or a trash helper, which never holds any).
     FUZZ_CHECK(rec.applied <= rec.ddls.size());
     FUZZ_CHECK(rec.kind == TableKind::ghost || (rec.kind == TableKind::trash && rec.ddls.empty()));
+    FUZZ_CHECK(rec.bound_by.empty() || rec.kind == TableKind::trash);
     FUZZ_CHECK(!rec.real || (!rec.real->schema.empty() && !rec.real->table.empty()));
     if (rec.deferred_drop) {
       FUZZ_CHECK(*rec.deferred_drop == real_of(rec));
@@ -568,6 +569,7 @@ void apply_to_model(Model& model, const Step& step) {
       rec.ghost = step.ghost;
       rec.real_hint = step.real_hint;
       rec.kind = step.bound_kind;
+      rec.bound_by = step.sql;
       if (!step.target.table.empty()) {
         rec.real = step.target;
       }
@@ -915,7 +917,9 @@ void check_local_plan(const Context& c, const Plan& p) {
 
   // Every cut-over pair of a pending ghost onto a real table forgets the ghost.
   for (const Pair& pr : c.pairs) {
-    if (c.model.count(pr.from) != 0 && c.kind_of(pr.to) == TableKind::real) {
+    const auto rec = c.model.find(pr.from);
+    if (rec != c.model.end() && rec->second.kind == TableKind::ghost &&
+        c.kind_of(pr.to) == TableKind::real) {
       FUZZ_CHECK(forgotten.count(pr.from) != 0);
     }
   }
