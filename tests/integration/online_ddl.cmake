@@ -13,3 +13,10 @@ ghostgate_it_test(integration.online_ddl.concurrency integration/test_online_ddl
 
 # dry-run: everything forwarded (downstream = direct replay), decisions only logged.
 ghostgate_it_test(integration.online_ddl.dry_run integration/test_dry_run.py 180)
+
+# The same replay of every other tool's trace (tests/traces/: Spirit, LHM, Vitess, Bytebase, DMS,
+# oak, gh-ost --force-table-names, pt-osc rebuild_constraints + history), three ways each.
+ghostgate_it_test(integration.online_ddl.tool_traces integration/test_traces.py 600)
+set_property(TEST integration.online_ddl.tool_traces APPEND PROPERTY ENVIRONMENT
+  "GHOSTGATE_PS_REPLAY=$<TARGET_FILE:ps_replay>"
+  "GHOSTGATE_TRACES=${CMAKE_CURRENT_SOURCE_DIR}/traces")

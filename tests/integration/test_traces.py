@@ -131,8 +131,10 @@ GENERAL_ENTRY = re.compile(r"^(?:\d{6}\s+\d{1,2}:\d{2}:\d{2})?\s+(\d+) ([A-Z][a-
 # ghostgate's own statements that name the tables it looks at: catalog lookups and the meta table.
 LOOKUP = "SELECT TABLE_SCHEMA, TABLE_NAME FROM information_schema.TABLES WHERE "
 META_SCHEMA = "`dm_meta`."
-# Helper tables (gh-ost's _t_gho/_t_ghc/_t_del, pt-osc's _t_new/_t_old) and pt-osc's triggers.
-HELPER_NAME = re.compile(r"`(_[^`]*_(?:gho|ghc|del|new|old))`|\b(pt_osc_\w+)")
+# Helper tables and triggers of every built-in tool (rules/TOOLS.md), for tests/traces/ as well.
+HELPER_NAME = re.compile(
+    r"`(_[^`]*_(?:gho|ghc|ghk|del|new|old|chkpnt|vrepl)|_spirit_\w+|lhm[na]_[^`]*|_vt_[a-z]{3}_\w+"
+    r"|~[^`]*|tp_\d+_\w+|__(?:oak|arc)_[^`]*)`|\b(pt_osc_\w+|lhmt_\w+|\w+_A[IUD]_oak)\b")
 
 
 def read_from(path, offset):
