@@ -180,7 +180,6 @@ void resolve_shard(Config& c, Extra& x) {
   }
 }
 
-
 }  // namespace
 }  // namespace ghostgate::proxy::config_detail
 
