@@ -84,6 +84,10 @@ std::string MetaStore::done_table() const {
   return quote_identifier(schema_) + "." + quote_identifier(table_ + "_done");
 }
 
+std::string MetaStore::sibling_table(std::string_view suffix) const {
+  return quote_identifier(schema_) + "." + quote_identifier(table_ + std::string(suffix));
+}
+
 std::string MetaStore::owned_ids_sql() const {
   std::string out = "(";
   for (std::size_t i = 0; i < ids_.size(); ++i) {

@@ -18,6 +18,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "proxy/backend/backend.h"
@@ -118,6 +119,11 @@ class MetaStore : public std::enable_shared_from_this<MetaStore> {
 
   std::string table() const;       // `schema`.`name_onlineddl`
   std::string done_table() const;  // `schema`.`name_onlineddl_done`
+  // `schema`.`name_onlineddl<suffix>`: the other tables kept beside the meta table (the shard
+  // groups, shard_store.h).
+  std::string sibling_table(std::string_view suffix) const;
+  // One statement on ghostgate's own connection (control thread), for those other stores.
+  awaitable<QueryResult> query(std::string sql) { return run(std::move(sql)); }
   const std::vector<std::string>& ids() const { return ids_; }
   // The backend's version string as its greeting said (empty before the first connection).
   std::string server_version() const;
