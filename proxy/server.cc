@@ -10,6 +10,7 @@
 #include "proxy/observe/log.h"
 #include "proxy/observe/metrics.h"
 #include "proxy/session/session.h"
+#include "rules/shard_routes.h"
 #include "rules/table_rules.h"
 
 namespace ghostgate::proxy {
@@ -23,6 +24,20 @@ rules::TableRules make_rules(const OnlineDdlConfig& c) {
     throw ConfigError(error);
   }
   return std::move(*r);
+}
+
+// The routes and shard groups for the online-DDL engine; nullptr when no route is configured.
+std::shared_ptr<const rules::ShardRouting> make_shards(const ShardMergeConfig& c) {
+  if (c.routes.empty()) {
+    return nullptr;
+  }
+  std::string error;
+  std::optional<rules::Router> router = rules::Router::create(c.routes, &error, c.case_sensitive);
+  if (!router) {
+    throw ConfigError(error);  // validated at load: unreachable
+  }
+  return std::make_shared<const rules::ShardRouting>(
+      rules::ShardRouting{std::move(*router), c.shard});
 }
 
 }  // namespace
@@ -40,8 +55,9 @@ Server::Server(Config config)
     meta_ = std::make_shared<MetaStore>(control_, cfg->backend, runtime_.backend_tls,
                                         cfg->online_ddl.meta_schema, cfg->online_ddl.name,
                                         cfg->online_ddl.ids, cfg->online_ddl.tombstone_ttl);
-    online_ddl_ = std::make_unique<OnlineDdlService>(make_rules(cfg->online_ddl), meta_,
-                                                     cfg->online_ddl.dry_run);
+    online_ddl_ = std::make_unique<OnlineDdlService>(
+        make_rules(cfg->online_ddl), meta_, cfg->online_ddl.dry_run, make_shards(cfg->shard),
+        cfg->shard.wait_timeout);
     runtime_.online_ddl = online_ddl_.get();
     runtime_.online_ddl_on.store(true);
   } else {

@@ -243,6 +243,20 @@ std::string Metrics::render_prometheus() const {
                  cutovers_failed.value());
   gauge(out, "ghostgate_online_ddl_pending_ghosts",
         "Ghost tables with recorded state waiting for their cut-over.", online_ddl_pending);
+  family(out, "ghostgate_shard_cutovers_total", "counter",
+         "Shard merge: shard cut-overs decided by their group, by result.");
+  fmt::format_to(Out(out), "ghostgate_shard_cutovers_total{{result=\"ok\"}} {}\n",
+                 shard_cutovers_ok.value());
+  fmt::format_to(Out(out), "ghostgate_shard_cutovers_total{{result=\"wait\"}} {}\n",
+                 shard_cutovers_wait.value());
+  fmt::format_to(Out(out), "ghostgate_shard_cutovers_total{{result=\"conflict\"}} {}\n",
+                 shard_cutovers_conflict.value());
+  fmt::format_to(Out(out), "ghostgate_shard_cutovers_total{{result=\"error\"}} {}\n",
+                 shard_cutovers_error.value());
+  gauge(out, "ghostgate_shard_changes_waiting",
+        "Shard merge: changes of merge targets waiting for members (or an operator's release); "
+        "see /online-ddl for which.",
+        shard_changes_waiting);
   histogram(out, "ghostgate_cutover_ddl_duration_seconds",
             "Time to run one recorded DDL on the backend at a cut-over (a cut-over of N DDLs "
             "observes N times).",

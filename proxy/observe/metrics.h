@@ -169,6 +169,12 @@ class Metrics {
   Counter cutovers_done;         // ghostgate_cutovers_total{result="ok"}
   Counter cutovers_failed;       // ghostgate_cutovers_total{result="failed"}
   Gauge online_ddl_pending;      // ghostgate_online_ddl_pending_ghosts (ghosts with state)
+  // Shard merge: ghostgate_shard_cutovers_total{result="ok|wait|conflict|error"} (a shard's
+  // cut-over decided by its group: answered OK, held or timed out waiting for other members,
+  // refused as a conflict, failed), and ghostgate_shard_changes_waiting (changes of all merge
+  // targets that wait for members, or for an operator's release).
+  Counter shard_cutovers_ok, shard_cutovers_wait, shard_cutovers_conflict, shard_cutovers_error;
+  Gauge shard_changes_waiting;
   // ghostgate_cutover_ddl_duration_seconds: one recorded DDL run at a cut-over.
   Histogram cutover_ddl_seconds{0.01, 0.05, 0.1, 0.25, 0.5, 1,    2.5,  5,    10,
                                 30,   60,   120, 300,  600, 1800, 3600, 7200, 21600};

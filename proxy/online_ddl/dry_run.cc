@@ -179,6 +179,12 @@ awaitable<void> OnlineDdlService::dry_run_statement(ClientPort& session, const S
       if (step.kind == Step::Kind::backend_sql) {
         running += step.sql;
         running += "; ";
+      } else if (step.kind == Step::Kind::shard_cutover) {
+        running += "the shard group of " + rules::quote_name(step.target) + " decides (member " +
+                   rules::quote_name(step.member) + ") on: ";
+        for (const std::string& sql : step.sqls) {
+          running += sql + "; ";
+        }
       }
     }
   }

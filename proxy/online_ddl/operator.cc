@@ -54,6 +54,11 @@ awaitable<OnlineDdlService::ActionResult> OnlineDdlService::operator_action(std:
   if (dry_run_) {
     co_return ActionResult{409, "dry-run keeps no state in the backend; nothing to change\n"};
   }
+  if (path.starts_with("/online-ddl/shard/")) {
+    ActionResult r =
+        co_await shard_action(std::move(method), std::move(path), std::move(body), std::move(peer));
+    co_return r;
+  }
   if (!path.starts_with(prefix)) {
     co_return ActionResult{404, "not found\n"};
   }
@@ -92,6 +97,7 @@ awaitable<OnlineDdlService::ActionResult> OnlineDdlService::operator_action(std:
     }
   }
   std::string real_hint;
+  std::optional<QualifiedName> real;
   if (!forget) {
     GhostAbsent catalog(ghost);
     std::optional<rules::NameClass> c;
@@ -105,6 +111,7 @@ awaitable<OnlineDdlService::ActionResult> OnlineDdlService::operator_action(std:
                                       "shadow-table-rules\n"};
     }
     real_hint = c->real_hint;
+    real = c->real;
   }
   // Take the ghost as a statement would.
   for (;;) {
@@ -141,6 +148,7 @@ awaitable<OnlineDdlService::ActionResult> OnlineDdlService::operator_action(std:
     rules::GhostRecord r;
     r.ghost = ghost;
     r.real_hint = real_hint;
+    r.real = real;  // a routed shard's ghost: its merge target
     for (const std::string& d : ddls) {
       r.ddls.push_back(rules::qualify_table_refs(d, ghost.schema));
     }

@@ -427,7 +427,10 @@ awaitable<OnlineDdlService::StatementResult> OnlineDdlService::run_claimed(
     }
     std::uint16_t code = protocol::er::unknown_error;
     std::string state = "HY000";
-    if (step.kind == Step::Kind::backend_sql) {
+    if (step.kind == Step::Kind::shard_cutover) {
+      cutover = true;
+      err = co_await run_shard_cutover(session, step, code, state);
+    } else if (step.kind == Step::Kind::backend_sql) {
       catalog_->clear();
       if (i + 1 < plan.steps.size() && plan.steps[i + 1].kind == Step::Kind::cutover_progress) {
         cutover = true;

@@ -102,8 +102,11 @@ awaitable<std::optional<std::string>> failpoint_at(const char* name) {
 }  // namespace online_ddl_detail
 
 OnlineDdlService::OnlineDdlService(rules::TableRules rules, std::shared_ptr<MetaStore> meta,
-                                   bool dry_run)
-    : engine_(std::make_unique<rules::Engine>(std::move(rules))),
+                                   bool dry_run, std::shared_ptr<const rules::ShardRouting> shards,
+                                   std::chrono::milliseconds shard_wait)
+    : engine_(std::make_unique<rules::Engine>(std::move(rules), shards)),
+      shards_(std::move(shards)),
+      shard_wait_(shard_wait),
       meta_(std::move(meta)),
       catalog_(std::make_unique<CachedCatalog>()),
       dry_catalog_(std::make_unique<DryRunCatalog>(*catalog_)),
@@ -115,7 +118,7 @@ OnlineDdlService::~OnlineDdlService() = default;
 
 void OnlineDdlService::replace_rules(rules::TableRules rules) {
   std::lock_guard lock(mutex_);
-  auto fresh = std::make_unique<rules::Engine>(std::move(rules));
+  auto fresh = std::make_unique<rules::Engine>(std::move(rules), shards_);
   fresh->load(engine_->snapshot());
   // quick_forward() reads the engine without the mutex: keep the old one alive. Rule reloads
   // are rare (SIGHUP), so the few retired engines are not worth reclaiming.
@@ -214,6 +217,12 @@ awaitable<bool> OnlineDdlService::load() {
   if (auto err = co_await meta_->ensure_table()) {
     log_warn(no_conn, "online-ddl: cannot create meta table {}: {}", meta_->table(), *err);
     set_load_error("cannot create " + meta_->table() + ": " + *err);
+    co_return false;
+  }
+  if (auto err = co_await load_shard_groups()) {
+    log_warn(no_conn, "online-ddl: cannot load the shard groups from {}: {}", shard_groups_table(),
+             *err);
+    set_load_error("cannot load the shard groups from " + shard_groups_table() + ": " + *err);
     co_return false;
   }
   std::vector<StoredRecord> stored;
@@ -425,9 +434,50 @@ std::string OnlineDdlService::state_json() const {
          {"result", a.result},
          {"ddls", a.ddls}});
   }
-  return nlohmann::json{{"ready", ready()},    {"dry_run", dry_run_.load()},
-                        {"ids", meta_->ids()}, {"pending", j},
-                        {"foreign", foreign},  {"operator_actions", actions}}
+  // Shard merge: each target's group as last read or written by this instance.
+  auto dotted = [](const QualifiedName& q) { return q.schema + "." + q.table; };
+  nlohmann::json shard_groups = nlohmann::json::array();
+  for (const auto& [target, g] : groups_) {
+    nlohmann::json members = nlohmann::json::array();
+    for (const rules::ShardMemberState& m : g.members()) {
+      members.push_back({{"member", dotted(m.name)}, {"reached", m.reached}});
+    }
+    nlohmann::json versions = nlohmann::json::array();
+    for (const rules::ShardVersion& v : g.versions()) {
+      nlohmann::json specs = nlohmann::json::array();
+      for (const rules::ShardSpec& spec : v.specs) {
+        specs.push_back({{"text", spec.text},
+                         {"class", std::string(rules::to_string(spec.cls))},
+                         {"done", spec.done}});
+      }
+      versions.push_back({{"number", v.number},
+                          {"by", dotted(v.introduced_by)},
+                          {"released", v.released},
+                          {"specs", specs}});
+    }
+    nlohmann::json waiting = nlohmann::json::array();
+    for (const rules::WaitingChange& w : g.waiting()) {
+      nlohmann::json missing = nlohmann::json::array();
+      for (const QualifiedName& m : w.missing) {
+        missing.push_back(dotted(m));
+      }
+      waiting.push_back(
+          {{"version", w.version}, {"specs", w.specs}, {"missing", missing}, {"unseen", w.unseen}});
+    }
+    shard_groups.push_back({{"target", dotted(target)},
+                            {"mode", std::string(rules::to_string(g.mode()))},
+                            {"member_count", g.config().member_count},
+                            {"members", members},
+                            {"versions", versions},
+                            {"waiting", waiting}});
+  }
+  return nlohmann::json{{"ready", ready()},
+                        {"dry_run", dry_run_.load()},
+                        {"ids", meta_->ids()},
+                        {"pending", j},
+                        {"foreign", foreign},
+                        {"operator_actions", actions},
+                        {"shard_groups", shard_groups}}
       .dump(2);
 }
 

@@ -48,6 +48,7 @@
 #include "proxy/online_ddl/client_port.h"
 #include "proxy/online_ddl/meta_store.h"
 #include "rules/online_ddl.h"
+#include "rules/shard_group.h"
 
 namespace ghostgate::proxy {
 
@@ -62,7 +63,11 @@ class OnlineDdlService {
     bool close = false;                 // !forward: close the client after sending
   };
 
-  OnlineDdlService(rules::TableRules rules, std::shared_ptr<MetaStore> meta, bool dry_run);
+  // `shards`: routes and shard groups (shard merge; nullptr = none); `shard_wait`: how long a
+  // pessimistic shard cut-over waits for the other members (shard-wait-timeout).
+  OnlineDdlService(rules::TableRules rules, std::shared_ptr<MetaStore> meta, bool dry_run,
+                   std::shared_ptr<const rules::ShardRouting> shards = nullptr,
+                   std::chrono::milliseconds shard_wait = std::chrono::seconds(60));
   ~OnlineDdlService();
 
   // Loads the recorded state from the meta table (creating it if missing). Until this has
@@ -84,7 +89,10 @@ class OnlineDdlService {
   // An operator's action from the admin endpoint (token already checked), README "Online DDL
   // operations":  POST /online-ddl/ghost/<schema>.<table>/ddls  (body: JSON list of DDLs on the
   // ghost, run at the next cut-over), POST .../applied (the next cut-over runs none), DELETE
-  // /online-ddl/ghost/<schema>.<table> (forget). `peer` is who asked, for the log and the list.
+  // /online-ddl/ghost/<schema>.<table> (forget); README "Shard merge": POST
+  // /online-ddl/shard/<schema>.<table>/release (body {"version": N}: run the change of version
+  // N of that merge target now, without waiting for the members still missing). `peer` is who
+  // asked, for the log and the list.
   struct ActionResult {
     int status = 200;
     std::string body;
@@ -165,6 +173,35 @@ class OnlineDdlService {
   awaitable<std::optional<std::string>> persist(const rules::QualifiedName& ghost,
                                                 std::optional<rules::GhostRecord> record,
                                                 std::optional<CutoverMark> mark);
+  // Shard merge (shard_merge.cc). A shard's cut-over (Step::Kind::shard_cutover): under the
+  // target's claim, its group (read from the backend) decides against the target's columns and
+  // indexes, then its steps run and persist one by one; pessimistic: waits for the members.
+  awaitable<std::optional<std::string>> run_shard_cutover(ClientPort& session,
+                                                          const rules::Step& step,
+                                                          std::uint16_t& error_code,
+                                                          std::string& sql_state);
+  awaitable<ActionResult> shard_action(std::string method, std::string path, std::string body,
+                                       std::string peer);
+  // Creates the shard-group table and reads every configured target's group (load()).
+  awaitable<std::optional<std::string>> load_shard_groups();
+  // The group of `config` as stored in the backend (a fresh one when it has no row).
+  awaitable<std::optional<std::string>> read_group(const rules::ShardGroupConfig& config,
+                                                   std::optional<rules::ShardGroup>& out);
+  awaitable<std::optional<std::string>> write_group(const rules::ShardGroup& group);
+  // The target's columns and indexes, over `session`'s connection (nullptr: ghostgate's own).
+  awaitable<std::optional<std::string>> read_target(ClientPort* session,
+                                                    const rules::QualifiedName& target,
+                                                    rules::TargetSchema& out);
+  // Runs a group decision's steps (run_spec on `session`, or ghostgate's own connection when
+  // nullptr); `group` is updated and persisted step by step.
+  awaitable<std::optional<std::string>> run_shard_steps(ClientPort* session,
+                                                        rules::ShardGroup& group,
+                                                        const std::vector<rules::ShardStep>& steps,
+                                                        std::uint16_t& error_code,
+                                                        std::string& sql_state);
+  // The cached group for /online-ddl and the waiting gauge (after each persisted change).
+  void remember_group(const rules::ShardGroup& group);
+  std::string shard_groups_table() const;
   awaitable<std::optional<std::string>> run_cutover_sql(ClientPort& session, const rules::Step& ddl,
                                                         const rules::Step& progress,
                                                         std::uint16_t& error_code,
@@ -172,7 +209,10 @@ class OnlineDdlService {
 
   mutable std::mutex mutex_;  // guards engine_ (plan/apply/restore/snapshot)
   std::unique_ptr<rules::Engine> engine_;
-  std::atomic<const rules::Engine*> quick_engine_{nullptr};  // read without the mutex
+  std::shared_ptr<const rules::ShardRouting> shards_;  // immutable; nullptr: no shard merge
+  std::chrono::milliseconds shard_wait_;
+  std::map<rules::QualifiedName, rules::ShardGroup> groups_;  // display cache; guarded by mutex_
+  std::atomic<const rules::Engine*> quick_engine_{nullptr};   // read without the mutex
   std::map<rules::QualifiedName, CutoverMark> marks_;
   std::shared_ptr<MetaStore> meta_;
   std::unique_ptr<CachedCatalog> catalog_;

@@ -339,7 +339,8 @@ TEST(Config, EnvVarNamesFollowTheRuleAndAreUnique) {
     EXPECT_TRUE(names.insert(env_var_for(key)).second) << key;
   }
   EXPECT_EQ(names.size(),
-            49u);  // with admin-token-file, online-ddl-tombstone-ttl, online-ddl-tools
+            50u);  // with admin-token-file, online-ddl-tombstone-ttl, online-ddl-tools,
+                   // shard-wait-timeout
 }
 
 TEST(Config, ExampleDocumentsEveryKey) {
@@ -910,6 +911,7 @@ TEST(Config, EnvironmentWinsForEveryKey) {
       {"trash-table-rules", {"['^_(.+)_del$']", "['^_(.+)_old$']", "^_(.+)_old$"}},
       {"meta-schema", {"m1", "m2"}},
       {"online-ddl-tombstone-ttl", {"1h", "2h"}},
+      {"shard-wait-timeout", {"5s", "90s"}},
       {"online-ddl-tools", {"[gh-ost]", "[pt-osc]", "pt-osc"}},
       {"admin-token-file", {"/run/a-token", "/run/b-token"}},
       {"dry-run", {"false", "true"}},
