@@ -222,11 +222,7 @@ class ShardBase(harness.TestCase):
         cls.standin = harness.Standin(general_log=True).start()
         cls.target = harness.Target(cls.standin, None)
 
-    @classmethod
-    def tearDownClass(cls):
-        if cls.target is not None and cls.target.gate is not None:
-            cls.target.gate.stop()
-        cls.standin.stop()
+    tearDownClass = classmethod(test_crash.Crash.tearDownClass.__func__)
 
     def trace_file(self, name, fname):
         return os.path.join(self.folders[name], fname)

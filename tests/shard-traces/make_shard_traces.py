@@ -54,14 +54,8 @@ from make_traces import Table, lit, q, qt, trace_text  # noqa: E402
 TARGET = ("shop", "orders")
 SHARD_BASE = 1000000
 
-BASE_COLUMNS = [
-    ("id", "bigint(20) NOT NULL AUTO_INCREMENT", None),
-    ("a", "int(11) NOT NULL DEFAULT 0", 0),
-    ("b", "int(11) DEFAULT NULL", None),
-    ("d", "varchar(32) DEFAULT NULL", None),
-    ("e", "decimal(8,2) DEFAULT NULL", None),
-    ("created", "datetime NOT NULL DEFAULT '2026-01-01 00:00:00'", "2026-01-01 00:00:00"),
-]
+# make_traces' columns, with the 64-bit id of the recorded shard runs.
+BASE_COLUMNS = [("id", "bigint(20) NOT NULL AUTO_INCREMENT", None)] + make_traces.BASE_COLUMNS[1:]
 
 GHC_DDL = ("create /* gh-ost */ table {ref} (\n\t\t\tid bigint unsigned auto_increment,\n"
            "\t\t\tlast_update timestamp not null DEFAULT CURRENT_TIMESTAMP ON UPDATE "
