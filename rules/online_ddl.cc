@@ -5,6 +5,7 @@
 #include <utility>
 
 #include "rules/lexer.h"
+#include "rules/shard_routes.h"
 
 namespace ghostgate::rules {
 
@@ -266,7 +267,8 @@ QualifiedName real_of(const GhostRecord& rec) {
   return rec.real ? *rec.real : QualifiedName{rec.ghost.schema, rec.real_hint};
 }
 
-Engine::Engine(TableRules rules) : rules_(std::move(rules)) {}
+Engine::Engine(TableRules rules, std::shared_ptr<const ShardRouting> shards)
+    : rules_(std::move(rules)), shards_(std::move(shards)) {}
 
 std::optional<Engine> Engine::for_tools(const std::vector<std::string>& tools, std::string* error) {
   std::optional<TableRules> rules = TableRules::for_tools(tools, error);
@@ -402,6 +404,8 @@ std::optional<NameClass> Engine::classify_name(const QualifiedName& name, const 
     return result;  // a real table that merely looks like a helper
   }
   std::optional<std::size_t> chosen;
+  std::optional<QualifiedName> routed;  // the chosen candidate's real table, via a route
+  const Router* router = shards_ && !shards_->router.empty() ? &shards_->router : nullptr;
   for (std::size_t i = 0; i < candidates.size(); ++i) {
     if (!candidates[i].verifiable) {
       if (!chosen) {
@@ -409,9 +413,22 @@ std::optional<NameClass> Engine::classify_name(const QualifiedName& name, const 
       }
       continue;
     }
-    const std::optional<bool> e = exists({name.schema, candidates[i].real});
+    QualifiedName own{name.schema, candidates[i].real};
+    const std::optional<bool> e = exists(own);
     if (e.has_value() && *e && !chosen) {
       chosen = i;
+    }
+    // Shard merge: the real table upstream is `own`, downstream it lives under its route's
+    // target (the replicator routed it there).
+    if (router != nullptr) {
+      std::optional<QualifiedName> target = router->route(own.schema, own.table);
+      if (target && *target != own) {
+        const std::optional<bool> te = exists(*target);
+        if (te.has_value() && *te && !chosen) {
+          chosen = i;
+          routed = std::move(target);
+        }
+      }
     }
   }
   if (unknown) {
@@ -422,6 +439,7 @@ std::optional<NameClass> Engine::classify_name(const QualifiedName& name, const 
     result.real_hint = candidates[*chosen].real;
     result.ambiguous = candidates[*chosen].ambiguous;
     result.drop_on_rename = candidates[*chosen].drop_on_rename;
+    result.real = std::move(routed);
   } else {
     result.shaped = true;
     result.shape = candidates.front().kind;
@@ -532,11 +550,13 @@ Plan Engine::plan(const Statement& s, std::string_view current_db, const Catalog
         p.reason = "catalog lookup";
         return p;
       };
+      // The hint is the name's real table (a routed shard's upstream table, the member of its
+      // shard group) when given, else the bound real table's name.
       auto bind = [&](Plan& p, TableKind kind, const std::optional<QualifiedName>& real,
                       std::string hint) {
         Step step = state_step(Step::Kind::bind, names[i]);
         step.bound_kind = kind;
-        step.real_hint = real ? real->table : std::move(hint);
+        step.real_hint = !hint.empty() || !real ? std::move(hint) : real->table;
         if (real) {
           step.target = *real;
         }
@@ -562,7 +582,7 @@ Plan Engine::plan(const Statement& s, std::string_view current_db, const Catalog
           return forward;
         }
         Plan p = local(s, shape == TableKind::ghost ? "create ghost table" : "create trash table");
-        bind(p, shape, real, std::string(m.capture));
+        bind(p, shape, real, real ? std::string() : std::string(m.capture));
         return p;
       }
       Plan p = local(s, cls.kind == TableKind::ghost ? "create ghost table" : "create trash table");
@@ -581,7 +601,7 @@ Plan Engine::plan(const Statement& s, std::string_view current_db, const Catalog
             return need_like();
           }
           if (*e) {
-            bind(p, TableKind::ghost, *e, {});
+            bind(p, TableKind::ghost, *e, cls.real ? cls.real_hint : std::string());
           }
         }
       }
@@ -609,6 +629,7 @@ Plan Engine::plan(const Statement& s, std::string_view current_db, const Catalog
           Step step = state_step(Step::Kind::record, from_name);
           step.sql = qualify_table_refs(s.text, current_db);
           step.real_hint = classes[*target]->real_hint;
+          step.target = classes[*target]->real.value_or(QualifiedName{});
           p.steps.push_back(std::move(step));
           return p;
         }
@@ -642,6 +663,7 @@ Plan Engine::plan(const Statement& s, std::string_view current_db, const Catalog
       Step step = state_step(Step::Kind::record, names[0]);
       step.sql = qualify_table_refs(s.text, current_db);
       step.real_hint = classes[0]->real_hint;
+      step.target = classes[0]->real.value_or(QualifiedName{});
       p.steps.push_back(std::move(step));
       return p;
     }
@@ -988,6 +1010,26 @@ Plan Engine::plan_rename_pairs(const Statement& s, const std::vector<RenamePair>
     }
     const std::string both = quote_name(pr.from) + " TO " + quote_name(pr.to);
 
+    if (from == TableKind::real &&
+        (to == TableKind::trash || (to == TableKind::real && pr.to_class.shaped))) {
+      // Never move a real table away under a helper name of another table (a shard's cut-over
+      // whose route is missing): the name must fit the table, or the ghost that replaces it
+      // (in this statement, or pending) must, with the old name in the same schema or naming
+      // the table.
+      bool fits = pr.to_class.drop_on_rename || helper_fits(pr.to, pr.from);
+      for (std::size_t j = 0; !fits && j < pairs.size(); ++j) {
+        fits = from_kind[j] == TableKind::ghost && pairs[j].to == pr.from &&
+               helper_fits(pairs[j].from, pr.from) && old_name_fits(pr.to, pr.from);
+      }
+      if (!fits) {
+        if (const GhostRecord* pending = pending_for(pr.from)) {
+          fits = helper_fits(pending->ghost, pr.from) && old_name_fits(pr.to, pr.from);
+        }
+      }
+      if (!fits) {
+        return refuse_foreign_helper(verb, pr.from, pr.to, false);
+      }
+    }
     if (from == TableKind::real && to != TableKind::ghost) {
       // The old-table pair of a swap: the ghost lands on pr.from in this statement (an atomic
       // cut-over), or a pending ghost will (the first step of a two-step one). Downstream the
@@ -1094,7 +1136,11 @@ Plan Engine::plan_rename_pairs(const Statement& s, const std::vector<RenamePair>
       }
       continue;
     }
-    // ghost -> real: the cut-over. Run the recorded DDLs on the RENAME's target.
+    // ghost -> real: the cut-over. Run the recorded DDLs on the RENAME's target. (A ghost
+    // without a record is answered by the proxy: a resend, or a cut-over never seen.)
+    if (find(pr.from) != nullptr && !helper_fits(pr.from, pr.to)) {
+      return refuse_foreign_helper(verb, pr.to, pr.from, true);
+    }
     flush();
     cutover = true;
     p.cutovers.emplace_back(pr.from, pr.to);
@@ -1107,6 +1153,28 @@ Plan Engine::plan_rename_pairs(const Statement& s, const std::vector<RenamePair>
                           " was deferred for this ghost table, but it is renamed to another "
                           "table; handle this migration manually",
                       "refused cut-over onto other table");
+      }
+      if (const ShardGroupConfig* group = shard_group(pr.to)) {
+        // A shard's cut-over onto the merged table: its group decides what runs (the proxy).
+        std::optional<QualifiedName> member = shard_member(*rec, *group);
+        if (!member) {
+          return refuse(verb + " " + both + ": cannot tell which member of the shard group of " +
+                            quote_name(pr.to) + " the ghost table belongs to (its name names " +
+                            "no table that routes maps there); list the members in " +
+                            "shard-groups.\"" + pr.to.schema + "." + pr.to.table + "\".members",
+                        "refused shard cut-over of unknown member");
+        }
+        Step step = state_step(Step::Kind::shard_cutover, pr.from);
+        step.target = pr.to;
+        step.member = std::move(*member);
+        for (const std::string& ddl : rec->ddls) {
+          if (std::optional<std::string> sql = replay_ddl(ddl, rec->ghost, pr.to)) {
+            step.sqls.push_back(std::move(*sql));
+          }
+        }
+        p.steps.push_back(std::move(step));
+        p.steps.push_back(state_step(Step::Kind::forget, pr.from));
+        continue;
       }
       for (std::size_t k = rec->applied; k < rec->ddls.size(); ++k) {
         std::optional<std::string> sql = replay_ddl(rec->ddls[k], rec->ghost, pr.to);
@@ -1131,15 +1199,141 @@ Plan Engine::plan_rename_pairs(const Statement& s, const std::vector<RenamePair>
   return p;
 }
 
+namespace {
+
+// The real-table names a helper's name gives, rule by rule: the capture, and the names an extra
+// `_` per pt-osc collision retry could have come from. `unnamed` is set when a matching rule's
+// capture proves nothing (cut to 64 bytes, a shape that names no table) or no rule matches.
+std::vector<std::string_view> named_tables(const TableRules& rules, std::string_view table,
+                                           bool& unnamed) {
+  std::vector<std::string_view> out;
+  NameMatch matches[16];
+  const std::size_t n = rules.match_all(table, matches, 16);
+  unnamed = n == 0;
+  for (std::size_t i = 0; i < n; ++i) {
+    const NameMatch& m = matches[i];
+    if (!m.verify || m.capture.empty() || table.size() == max_name_length) {
+      unnamed = true;
+      continue;
+    }
+    std::size_t start = static_cast<std::size_t>(m.capture.data() - table.data());
+    const std::size_t end = start + m.capture.size();
+    out.push_back(table.substr(start, end - start));
+    while (start > 1 && table[start - 1] == '_') {
+      --start;
+      out.push_back(table.substr(start, end - start));
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+bool Engine::helper_fits(const QualifiedName& helper, const QualifiedName& real) const {
+  bool unnamed = false;
+  const std::vector<std::string_view> named = named_tables(rules_, helper.table, unnamed);
+  if (unnamed) {
+    return true;  // bound at cut-over: the RENAME's target is its table
+  }
+  const Router* router = shards_ && !shards_->router.empty() ? &shards_->router : nullptr;
+  bool same_name = false;
+  for (std::string_view t : named) {
+    same_name = same_name || t == real.table;
+    if ((t == real.table && helper.schema == real.schema) ||
+        (router != nullptr && router->routes_to(helper.schema, t, real))) {
+      return true;
+    }
+  }
+  // Evidence beyond the name (CREATE ... LIKE, a recorded migration, a cut-over): gh-ost
+  // --force-table-names names another table in the real table's schema, Bytebase's ghost the
+  // real table in another schema.
+  const GhostRecord* rec = find(helper);
+  if (rec == nullptr) {
+    return false;
+  }
+  return rec->real ? *rec->real == real && (helper.schema == real.schema || same_name) : same_name;
+}
+
+bool Engine::old_name_fits(const QualifiedName& old_name, const QualifiedName& real) const {
+  if (old_name.schema == real.schema) {
+    return true;
+  }
+  bool unnamed = false;
+  const std::vector<std::string_view> named = named_tables(rules_, old_name.table, unnamed);
+  return unnamed || std::find(named.begin(), named.end(), real.table) != named.end();
+}
+
+Plan Engine::refuse_foreign_helper(std::string_view verb, const QualifiedName& real,
+                                   const QualifiedName& helper, bool onto) const {
+  bool unnamed = false;
+  const std::vector<std::string_view> named = named_tables(rules_, helper.table, unnamed);
+  const QualifiedName upstream{helper.schema,
+                               named.empty() ? std::string("?") : std::string(named.front())};
+  std::string m =
+      std::string(verb) + (onto ? " swaps " + quote_name(helper) + " into " + quote_name(real)
+                                : " moves " + quote_name(real) + " to " + quote_name(helper));
+  m += ", a helper table name of " + quote_name(upstream) + ", not of " + quote_name(real) +
+       ". Run literally it would replace " + quote_name(real) +
+       " by a copy of one table: nothing was changed. If " + quote_name(upstream) +
+       " is a shard merged into " + quote_name(real) +
+       ", set `routes` (a rule whose schema-pattern and table-pattern match it, with "
+       "target-schema \"" +
+       real.schema + "\" and target-table \"" + real.table +
+       "\"), plus `shard-mode` and `shard-groups` for the shard merge (README, \"Shard "
+       "merge\"); then resend the statement";
+  return refuse(std::move(m), "refused rename of real table to another table's helper name");
+}
+
+const ShardGroupConfig* Engine::shard_group(const QualifiedName& target) const {
+  if (!shards_ || shards_->config.mode == ShardMode::none) {
+    return nullptr;
+  }
+  return find_group(shards_->config, target);
+}
+
+std::optional<QualifiedName> Engine::shard_member(const GhostRecord& rec,
+                                                  const ShardGroupConfig& group) const {
+  const Router& router = shards_->router;
+  auto member_ok = [&](const QualifiedName& m) {
+    return router.routes_to(m.schema, m.table, group.target) &&
+           (group.members.empty() ||
+            std::find(group.members.begin(), group.members.end(), m) != group.members.end());
+  };
+  if (QualifiedName m{rec.ghost.schema, rec.real_hint}; !m.table.empty() && member_ok(m)) {
+    return m;
+  }
+  bool unnamed = false;
+  for (std::string_view t : named_tables(rules_, rec.ghost.table, unnamed)) {
+    if (QualifiedName m{rec.ghost.schema, std::string(t)}; member_ok(m)) {
+      return m;
+    }
+  }
+  // A name that names no table (Vitess): the one listed member in the ghost's schema.
+  std::optional<QualifiedName> only;
+  for (const QualifiedName& m : group.members) {
+    if (m.schema == rec.ghost.schema) {
+      if (only) {
+        return std::nullopt;
+      }
+      only = m;
+    }
+  }
+  return only;
+}
+
 std::optional<GhostRecord> Engine::apply(const Step& step) {
   switch (step.kind) {
     case Step::Kind::backend_sql:
+    case Step::Kind::shard_cutover:
       break;
     case Step::Kind::record: {
       auto [it, inserted] = registry_.try_emplace(step.ghost);
       if (inserted) {
         it->second.ghost = step.ghost;
         it->second.real_hint = step.real_hint;
+        if (!step.target.table.empty()) {
+          it->second.real = step.target;  // a routed shard's helper: its merge target
+        }
       }
       it->second.ddls.push_back(step.sql);
       return it->second;

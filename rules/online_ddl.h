@@ -58,6 +58,16 @@
 // upstream for the next run's DROP FOREIGN KEY. With the ghost's real table unknown it is
 // suppressed.
 //
+// Shard merge (shard_routes.h, shard_group.h): with routes, a helper whose name's real table is
+// an upstream table that a route maps to an existing downstream table is that table's helper
+// (`shard_1`.`_orders_1_new` of `shop`.`orders` when `shard_1`.`orders_1` routes there), and its
+// record is bound to the target. The cut-over of such a ghost onto a target with a shard group
+// (shard-mode set) is one shard_cutover step instead of the DDLs: the group decides what runs.
+// Whatever the configuration, a RENAME that moves a real table to a helper name of another
+// table, or swaps such a helper into it, is refused (helper_fits): it is a shard's cut-over
+// whose route is missing, and run literally it would replace the merged table by one shard's
+// copy.
+//
 // Known limits (documented, not silent): SELECTs are forwarded even when they read a helper
 // table (only writes are suppressed); a LOCK TABLES naming real and helper tables is forwarded
 // whole; DROP TRIGGER of a trigger that is not pt-osc's cannot be tied to its table and is
@@ -74,6 +84,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -84,6 +95,9 @@
 #include "rules/table_rules.h"
 
 namespace ghostgate::rules {
+
+struct ShardRouting;      // shard_routes.h
+struct ShardGroupConfig;  // shard_routes.h
 
 // A table name, unquoted. Empty schema only where documented.
 struct QualifiedName {
@@ -142,6 +156,10 @@ struct Step {
     bind,              // (re)create ghost's record with kind `bound_kind`, `real_hint`,
                        // `target` as its real table when not empty and `sql` as its bound_by;
                        // keeps no earlier DDLs
+    shard_cutover,     // backend + state, decided by the proxy: the cut-over of shard `member`
+                       // onto merge target `target`, whose group (shard_group.h) decides what of
+                       // `sqls` (the ghost's DDLs rewritten onto `target`) runs and when. Changes
+                       // nothing in the engine; the `forget` that follows ends the ghost.
   };
   Kind kind = Kind::backend_sql;
   QualifiedName ghost;
@@ -150,6 +168,8 @@ struct Step {
   std::string real_hint;
   std::size_t applied = 0;
   TableKind bound_kind = TableKind::ghost;
+  QualifiedName member;           // shard_cutover: the upstream table the ghost belongs to
+  std::vector<std::string> sqls;  // shard_cutover: the DDLs to decide on
 };
 
 // A refused revert (gh-ost --revert, Vitess REVERT): `old_table` is being swapped back in as
@@ -200,7 +220,9 @@ struct NameClass {
   TableKind shape = TableKind::real;  // when shaped: the kind the rule gives the name
   // A real table renamed onto this name is dropped (Vitess table GC).
   bool drop_on_rename = false;
-  // The real table, when a record binds it.
+  // The real table, when a record binds it or a route (shard merge) maps the name's real table
+  // to it: `shard_1`.`_orders_1_gho` is a helper of `shop`.`orders` when `shard_1`.`orders_1`
+  // routes there.
   std::optional<QualifiedName> real;
 };
 
@@ -210,7 +232,8 @@ class Engine {
   static constexpr std::uint16_t refuse_error_code = 1105;
   static constexpr std::string_view refuse_sql_state = "HY000";
 
-  explicit Engine(TableRules rules);
+  // `shards`: the routes and shard groups (shard merge); nullptr = none.
+  explicit Engine(TableRules rules, std::shared_ptr<const ShardRouting> shards = nullptr);
   // The presets of the named tools (`online-ddl-tools`); nullopt and `*error` for an unknown one.
   [[nodiscard]] static std::optional<Engine> for_tools(const std::vector<std::string>& tools,
                                                        std::string* error);
@@ -235,6 +258,7 @@ class Engine {
   [[nodiscard]] std::vector<GhostRecord> snapshot() const;
   [[nodiscard]] const GhostRecord* find(const QualifiedName& ghost) const;
   [[nodiscard]] const TableRules& rules() const { return rules_; }
+  [[nodiscard]] const std::shared_ptr<const ShardRouting>& shards() const { return shards_; }
 
   // How `name` is classified now; nullopt when the catalog does not know enough (the names to
   // ask about are appended to `lookups` when given).
@@ -258,8 +282,28 @@ class Engine {
       const std::vector<std::optional<NameClass>>& classes) const;
   // The pending migration (a ghost record) whose real table is `real`, if any.
   [[nodiscard]] const GhostRecord* pending_for(const QualifiedName& real) const;
+  // Whether helper name `helper` may belong to real table `real`: its rule's capture names
+  // `real` (or a table a route maps to it), or names no table at all; or a record binds it to
+  // `real` in `real`'s own schema (gh-ost --force-table-names). A helper in another schema
+  // named after another table is a shard's (`shard_1`.`_orders_1_old` of `shard_1`.`orders_1`):
+  // without a route to `real` it is not `real`'s.
+  [[nodiscard]] bool helper_fits(const QualifiedName& helper, const QualifiedName& real) const;
+  // Whether `old_name`, where a swap moves `real`, may be that swap's old-table name: in
+  // `real`'s schema, or (in another schema) named after it (Bytebase's `~t_del`).
+  [[nodiscard]] bool old_name_fits(const QualifiedName& old_name, const QualifiedName& real) const;
+  // The refusal of a RENAME that would move `real` away to (or swap into it) helper `helper`
+  // of another table.
+  [[nodiscard]] Plan refuse_foreign_helper(std::string_view verb, const QualifiedName& real,
+                                           const QualifiedName& helper, bool onto) const;
+  // The shard group of merge target `target` when shard-mode is set, else nullptr.
+  [[nodiscard]] const ShardGroupConfig* shard_group(const QualifiedName& target) const;
+  // The member (upstream table) of `group` a ghost's record belongs to; nullopt when neither its
+  // name nor the member list tells.
+  [[nodiscard]] std::optional<QualifiedName> shard_member(const GhostRecord& rec,
+                                                          const ShardGroupConfig& group) const;
 
   TableRules rules_;
+  std::shared_ptr<const ShardRouting> shards_;
   std::map<QualifiedName, GhostRecord> registry_;
 };
 

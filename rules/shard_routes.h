@@ -167,6 +167,13 @@ struct ShardConfig {
 [[nodiscard]] bool validate_shard_config(const ShardConfig& config, const Router& router,
                                          std::string* error);
 
+// What the online-DDL engine needs for shard merge (Engine's constructor): the routes and the
+// shard mode and groups, validated. Immutable, shared by every engine built from one config.
+struct ShardRouting {
+  Router router;
+  ShardConfig config;
+};
+
 // The group of `target`, or nullptr.
 [[nodiscard]] const ShardGroupConfig* find_group(const ShardConfig& config,
                                                  const QualifiedName& target);

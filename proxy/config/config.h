@@ -100,6 +100,9 @@ struct ShardMergeConfig {
   std::vector<rules::RouteRule> routes;  // in the file's order
   rules::ShardConfig shard;              // shard-mode and shard-groups
   bool case_sensitive = false;           // DM `case-sensitive`: how route patterns compare names
+  // shard-mode pessimistic: how long a shard's cut-over waits for the other members before it
+  // is answered with an ERR naming them (its arrival stays recorded).
+  std::chrono::milliseconds wait_timeout{60'000};
 };
 
 struct Config {

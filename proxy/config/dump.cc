@@ -112,6 +112,7 @@ std::string dump_config(const Config& c) {
   }
   out << YAML::EndMap;
   out << YAML::Key << "case-sensitive" << YAML::Value << sh.case_sensitive;
+  out << YAML::Key << "shard-wait-timeout" << YAML::Value << format_duration(sh.wait_timeout);
   out << YAML::Key << "online-ddl-tombstone-ttl" << YAML::Value
       << format_duration(std::chrono::duration_cast<std::chrono::milliseconds>(o.tombstone_ttl));
   out << YAML::Key << "listen" << YAML::Value << c.listen.str();

@@ -311,6 +311,8 @@ const Field field_table[] = {
      }},
     {"case-sensitive", Kind::scalar,
      [](Config& c, Extra&, const Value& v) { c.shard.case_sensitive = v.boolean(); }},
+    {"shard-wait-timeout", Kind::scalar,
+     [](Config& c, Extra&, const Value& v) { c.shard.wait_timeout = v.duration(1ms); }},
     {"online-ddl-tombstone-ttl", Kind::scalar,
      [](Config& c, Extra&, const Value& v) {
        c.online_ddl.tombstone_ttl =

@@ -79,6 +79,15 @@ inline std::vector<std::string> steps(const Plan& p) {
             s.real_hint + ")" +
             (s.target.table.empty() ? "" : " to " + s.target.schema + "." + s.target.table));
         break;
+      case Step::Kind::shard_cutover: {
+        std::string line = "shard " + ghost + " member " + s.member.schema + "." + s.member.table +
+                           " onto " + s.target.schema + "." + s.target.table;
+        for (const std::string& sql : s.sqls) {
+          line += " | " + sql;
+        }
+        out.push_back(std::move(line));
+        break;
+      }
     }
   }
   return out;
