@@ -365,12 +365,16 @@ def split_table(key):
     return (schema, table) if sep else ("test", key)
 
 
-class Traces(harness.TestCase):
-    """Subclasses (test_shard_merge) replay other folders: they override trace_file(), and
-    expected_cutovers() / cutover_counts() for what a replay must have counted."""
+def trace_file(owner, name, fname):
+    """A file of trace `name`: owner.trace_file(name, fname) when the class whose test borrows
+    Traces' methods says where its traces are (test_shard_merge), else in traces_dir()."""
+    custom = getattr(owner, "trace_file", None)
+    return custom(name, fname) if custom else os.path.join(traces_dir(), name, fname)
 
-    def trace_file(self, name, fname):
-        return os.path.join(traces_dir(), name, fname)
+
+class Traces(harness.TestCase):
+    """Other tests borrow these methods (test_crash, test_one_truth, ...); test_shard_merge's
+    classes also give trace_file(), expected_cutovers() and cutover_counts()."""
 
     @classmethod
     def setUpClass(cls):
@@ -379,7 +383,7 @@ class Traces(harness.TestCase):
         cls.standin = cls.target.standin
 
     def load_before(self, name):
-        path = self.trace_file(name, "before.sql")
+        path = trace_file(self, name, "before.sql")
         with open(path, "rb") as f:
             subprocess.run(cli_args(self.standin), stdin=f, check=True, timeout=120,
                            capture_output=True)
@@ -393,7 +397,7 @@ class Traces(harness.TestCase):
         conn.close()
 
     def check_downstream(self, name):
-        expected, session_set = parse_expected(self.trace_file(name, "expected.txt"))
+        expected, session_set = parse_expected(trace_file(self, name, "expected.txt"))
         by_schema = {}
         for key in expected:
             schema, table = split_table(key)
@@ -428,7 +432,7 @@ class Traces(harness.TestCase):
             self.assertEqual(state["pending"], [], f"{name}: state left in ghostgate")
 
     def replay_cli(self, name):
-        path = self.trace_file(name, "trace.sql")
+        path = trace_file(self, name, "trace.sql")
         with open(path, "rb") as f:
             data = b"SET SESSION foreign_key_checks=0;\n" + f.read()
         r = subprocess.run(cli_args(self.target.gate or self.standin) + ["--force"], input=data, timeout=300,
@@ -437,7 +441,7 @@ class Traces(harness.TestCase):
         self.assertEqual(r.returncode, 0)
 
     def replay_batches(self, name):
-        statements = parse_trace(self.trace_file(name, "trace.sql"))
+        statements = parse_trace(trace_file(self, name, "trace.sql"))
         ddl = self.target.connect(client_flag=CLIENT.MULTI_STATEMENTS, autocommit=True)
         rows = self.target.connect(client_flag=CLIENT.MULTI_STATEMENTS, autocommit=True)
         for conn in (ddl, rows):
@@ -470,7 +474,7 @@ class Traces(harness.TestCase):
         return {k: int(v) for k, v in rows}
 
     def replay_ps(self, name):
-        statements = parse_trace(self.trace_file(name, "trace.sql"))
+        statements = parse_trace(trace_file(self, name, "trace.sql"))
         records = ps_records(statements)
         p = self.target.params(database="test")
         before = self.stmt_counters()
@@ -481,7 +485,7 @@ class Traces(harness.TestCase):
                          f"{r.stderr.decode(errors='replace')[-2000:]}")
         # The row changes really reached the backend as server-side prepared statements.
         after = self.stmt_counters()
-        expected, _ = parse_expected(self.trace_file(name, "expected.txt"))
+        expected, _ = parse_expected(trace_file(self, name, "expected.txt"))
         real_tables = {split_table(key)[1] for key in expected}
         row_changes = sum(1 for s in statements if row_change_table(s) in real_tables)
         self.assertGreater(after["Com_stmt_prepare"] - before["Com_stmt_prepare"], 0, name)
@@ -504,7 +508,7 @@ class Traces(harness.TestCase):
     def check_online_ddl_was_done(self, name, log_offset, cutovers_before):
         """ghostgate, not a naive replay, brought the downstream where it is: none of the
         tool's helper traffic reached the backend, and one cut-over ran."""
-        with open(self.trace_file(name, "trace.sql"), encoding="utf-8") as f:
+        with open(trace_file(self, name, "trace.sql"), encoding="utf-8") as f:
             helpers = helper_names(f.read())
         self.assertTrue(helpers, f"{name}: no helper table in the trace")
         received = queries(read_from(self.standin.general_log_file, log_offset),
