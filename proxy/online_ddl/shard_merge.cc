@@ -14,6 +14,7 @@
 // shard-state-persisted (a group state step persisted), shard-spec-ran (a spec ran, its done mark
 // not yet persisted).
 
+#include <algorithm>
 #include <nlohmann/json.hpp>
 
 #include "proxy/observe/log.h"
@@ -366,6 +367,12 @@ awaitable<OnlineDdlService::ActionResult> OnlineDdlService::shard_action(std::st
   std::optional<rules::ShardGroup> group;
   if (auto err = co_await read_group(*config, group)) {
     co_return ActionResult{503, "cannot read the shard group: " + *err + "\n"};
+  }
+  const std::vector<rules::WaitingChange> waiting = group->waiting();
+  if (std::none_of(waiting.begin(), waiting.end(),
+                   [&](const rules::WaitingChange& w) { return w.version <= version; })) {
+    co_return ActionResult{409, "nothing of " + rules::quote_name(*target) + " waits at version " +
+                                    std::to_string(version) + "\n"};
   }
   rules::TargetSchema schema;
   if (auto err = co_await read_target(nullptr, *target, schema)) {

@@ -212,6 +212,7 @@ def env_overrides(readable):
         "meta-schema": ("gg_meta", "gg_meta"),
         "dry-run": ("true", "true"),
         "online-ddl-tombstone-ttl": ("2h", "2h"),
+        "shard-wait-timeout": ("5s", "5s"),
         "listen": ("0.0.0.0:3307", "0.0.0.0:3307"),
         "admin": ("[::1]:9100", "[::1]:9100"),
         "admin-token-file": (readable, readable),

@@ -40,6 +40,9 @@ NOT_RUN = {
     "TOKEN=$(cat /run/secrets/ghostgate-admin)":
         "the operator's calls on a pending migration: tests/integration/test_one_truth.py makes "
         "the same three calls (with, without and with a wrong token) against a real migration",
+    'curl -X POST -H "Authorization: Bearer $(cat /etc/ghostgate/admin-token)" \\':
+        "an operator's release of a waiting shard change: tests/integration/test_shard_merge.py "
+        "makes the same call against a real waiting change",
     "docker build -t ghostgate:0.1.0 .   # with a Docker engine":
         "builds the container image (no Docker engine here; scripts/image.sh is run by hand as "
         "root, and tests/integration/test_deploy.py checks the Dockerfile in every run)",

@@ -393,6 +393,8 @@ class ShardMerge(ShardBase):
         with open(cls.token_file, "w") as f:
             f.write(cls.token + "\n")
         os.chmod(cls.token_file, 0o600)
+        # An operator's release runs the waiting specs with ghostgate's own account.
+        cls.standin.query(f"GRANT SELECT, ALTER ON `shop`.* TO '{harness.GATE_USER}'@'%'")
         stmts = test_traces.parse_trace(os.path.join(folder, "trace.sql"))
         cls.mini = stmts
         cls.cuts = [i for i, s in enumerate(stmts) if CUTOVER.search(s)]
@@ -699,7 +701,6 @@ class ShardMerge(ShardBase):
         ("shard-state-persisted", 1), ("shard-state-persisted", 2),
         ("shard-state-persisted", 3),
         ("shard-spec-ran", 1), ("shard-spec-ran", 2), ("shard-spec-ran", 3),
-        ("claim-taken", 1), ("claim-taken", 2),
         ("before-meta-clear", 1), ("before-meta-clear", 2),
         ("after-meta-clear", 1), ("after-meta-clear", 2),
     ]
