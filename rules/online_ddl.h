@@ -153,12 +153,15 @@ struct Step {
 };
 
 // A refused revert (gh-ost --revert, Vitess REVERT): `old_table` is being swapped back in as
-// `table`. Downstream `table` already has the migration's schema and no old copy. The hook for
-// the proxy: with the definition `table` had before the cut-over kept (see TOOLS.md), it can turn
-// this refusal into the ALTER that restores it.
+// `table`. Downstream `table` already has the migration's schema and no old copy. The proxy, with
+// the definition `table` had before its last cut-over kept, turns this refusal into the ALTERs
+// that restore it (rules/schema_diff.h), then carries out `steps`: what the rest of the statement
+// does once the revert is done (the helpers it leaves behind bound, the old table's binding
+// forgotten), as a local plan's steps.
 struct RevertInfo {
   QualifiedName table;
   QualifiedName old_table;
+  std::vector<Step> steps;
 };
 
 struct Plan {
