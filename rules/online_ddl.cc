@@ -909,6 +909,13 @@ Plan Engine::plan_rename_pairs(const Statement& s, const std::vector<RenamePair>
     if (pr.from_class.kind == TableKind::real && pr.from_class.shape == TableKind::ghost) {
       from_kind[i] = TableKind::ghost;
     }
+    // Likewise a trash-shaped name no table downstream has, renamed onto a real table with no
+    // ghost pending: a revert whose old table's binding ended with it (a resend), or one never
+    // seen; the proxy answers it from the revert's tombstone or refuses it.
+    if (pr.from_class.kind == TableKind::real && pr.from_class.shaped &&
+        pr.from_class.shape == TableKind::trash && pending_for(pr.to) == nullptr) {
+      from_kind[i] = TableKind::trash;
+    }
     const GhostRecord* rec = find(pr.from);
     if (pr.from_class.kind == TableKind::trash && rec != nullptr && !rec->bound_by.empty() &&
         rec->real == pr.to) {

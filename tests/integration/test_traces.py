@@ -137,6 +137,10 @@ HELPER_NAME = re.compile(
     r"|~[^`]*|tp_\d+_\w+|__(?:oak|arc)_[^`]*)`|\b(pt_osc_\w+|lhmt_\w+|\w+_A[IUD]_oak)\b")
 
 
+# Traces with more than one cut-over: a migration and its revert (which counts as one).
+CUTOVERS = {"ghost-revert": 2, "vitess-revert": 2}
+
+
 def read_from(path, offset):
     with open(path, "rb") as f:
         f.seek(offset)
@@ -495,8 +499,8 @@ class Traces(harness.TestCase):
         self.assertEqual(leaked[:5], [], f"{name}: {len(leaked)} helper statements reached the "
                          "backend")
         after = cutovers(self.target.gate)
-        self.assertEqual(after.get("ok", 0) - cutovers_before.get("ok", 0), 1,
-                         f"{name}: cut-overs counted")
+        self.assertEqual(after.get("ok", 0) - cutovers_before.get("ok", 0),
+                         CUTOVERS.get(name, 1), f"{name}: cut-overs counted")
         self.assertEqual(after.get("failed"), cutovers_before.get("failed"),
                          f"{name}: failed cut-overs")
 
