@@ -46,9 +46,11 @@
 // Vitess's three-pair rotation (RENAME t TO sentry, ghost TO t, sentry TO ghost), cross-schema,
 // DROP + RENAME (pt-osc drop_swap), sentries created and dropped just before. None of them
 // makes a downstream copy. After the cut-over, writes to the helpers it leaves behind and their
-// DROPs are suppressed. Under Vitess, `RENAME TABLE t TO _vt_hld_...` alone is a DROP TABLE t:
-// downstream drops `t` (the helper name is never replicated, so a copy kept under it would be an
-// orphan nothing ever removes).
+// DROPs are suppressed. A revert (an old table renamed back onto its real table with no ghost
+// pending) is refused with Plan::revert, which the proxy carries out when it can (RevertInfo).
+// Under Vitess, `RENAME TABLE t TO _vt_hld_...` alone is a DROP TABLE t: downstream drops `t`
+// (the helper name is never replicated, so a copy kept under it would be an orphan nothing ever
+// removes).
 //
 // Triggers of the tools (pt-osc, LHM, oak) and triggers on helpers are suppressed: TiDB has none
 // and their effects arrive as row events. A child table's ALTER whose FOREIGN KEY ... REFERENCES
