@@ -931,6 +931,13 @@ Plan Engine::plan_rename_pairs(const Statement& s, const std::vector<RenamePair>
     if (pr.from_class.kind == TableKind::real && pr.from_class.shape == TableKind::ghost) {
       from_kind[i] = TableKind::ghost;
     }
+    // Likewise a trash-shaped name no table downstream has, renamed onto a real table with no
+    // ghost pending: a revert whose old table's binding ended with it (a resend), or one never
+    // seen; the proxy answers it from the revert's tombstone or refuses it.
+    if (pr.from_class.kind == TableKind::real && pr.from_class.shaped &&
+        pr.from_class.shape == TableKind::trash && pending_for(pr.to) == nullptr) {
+      from_kind[i] = TableKind::trash;
+    }
     const GhostRecord* rec = find(pr.from);
     if (pr.from_class.kind == TableKind::trash && rec != nullptr && !rec->bound_by.empty() &&
         rec->real == pr.to) {
@@ -949,7 +956,15 @@ Plan Engine::plan_rename_pairs(const Statement& s, const std::vector<RenamePair>
     if (from_kind[i] == TableKind::ghost && pairs[i].to_class.kind == TableKind::real) {
       cutover_targets.push_back(pairs[i].to);
     }
+    // A revert (trash -> real, no ghost pending for it) swaps too: the pair moving the real table
+    // away is its old-table pair (never a Vitess DROP-by-rename).
+    if (from_kind[i] == TableKind::trash && pairs[i].to_class.kind == TableKind::real &&
+        !pairs[i].to_class.shaped && pending_for(pairs[i].to) == nullptr) {
+      cutover_targets.push_back(pairs[i].to);
+    }
   }
+  std::optional<RevertInfo> revert;
+  std::string revert_message;
   auto contains = [](const std::vector<QualifiedName>& v, const QualifiedName& q) {
     return std::find(v.begin(), v.end(), q) != v.end();
   };
@@ -1080,17 +1095,22 @@ Plan Engine::plan_rename_pairs(const Statement& s, const std::vector<RenamePair>
       continue;  // suppressed: the first step of a two-step cut-over, or a rolled-back one
     }
     any_helper = true;
-    if (to == TableKind::ghost) {
-      // Vitess's rotation: RENAME t TO sentry, vrp TO t, sentry TO vrp. The old table now lives
-      // under the former shadow name; it is Vitess's to keep (for REVERT) and later rename
-      // through its table GC. Bound as that table's old copy, so that its later writes, renames
-      // and DROP are suppressed and renaming it back is known for a revert.
-      const auto old = std::find_if(old_tables.begin(), old_tables.end(),
-                                    [&](const OldTable& o) { return o.name == pr.from; });
-      if (from == TableKind::trash && contains(cut, pr.to) && old != old_tables.end()) {
-        bind_trash(pr.to, old->real, pr.from.table);
-        continue;
+    // Vitess's rotation: RENAME t TO sentry, vrp TO t, sentry TO vrp. The old table now lives
+    // under the former shadow name; it is Vitess's to keep (for REVERT) and later rename
+    // through its table GC. Bound as that table's old copy, so that its later writes, renames
+    // and DROP are suppressed and renaming it back is known for a revert. A REVERT rotates the
+    // same way, with the bound old table (trash) in the shadow's place.
+    if (const auto old = std::find_if(old_tables.begin(), old_tables.end(),
+                                      [&](const OldTable& o) { return o.name == pr.from; });
+        from == TableKind::trash && contains(cut, pr.to) && old != old_tables.end()) {
+      const GhostRecord* rec = find(pr.to);
+      if (rec == nullptr || rec->kind != TableKind::trash || rec->real != old->real ||
+          rec->bound_by != pr.from.table) {
+        bind_trash(pr.to, old->real, pr.from.table);  // not when a resend finds it bound
       }
+      continue;
+    }
+    if (to == TableKind::ghost) {
       return refuse(verb + " " + both +
                         ": the target name is reserved for ghost tables by "
                         "shadow-table-rules, and ghostgate would lose track of the migration. "
@@ -1125,8 +1145,18 @@ Plan Engine::plan_rename_pairs(const Statement& s, const std::vector<RenamePair>
                           "of " +
                           quote_name(pr.to) + " downstream by hand, then skip this statement",
                       "refused revert");
-      r.revert = RevertInfo{pr.to, pr.from};
-      return r;
+      if (revert) {
+        return r;  // two reverts in one statement: not carried out
+      }
+      // The rest of the statement is planned as if the revert were done (RevertInfo::steps).
+      revert = RevertInfo{pr.to, pr.from, {}};
+      revert_message = std::move(r.error_message);
+      if (bound != nullptr) {
+        flush();
+        p.steps.push_back(state_step(Step::Kind::forget, pr.from));
+      }
+      cut.push_back(pr.from);
+      continue;
     }
     // from ghost
     if (to == TableKind::trash) {
@@ -1193,6 +1223,14 @@ Plan Engine::plan_rename_pairs(const Statement& s, const std::vector<RenamePair>
     return Plan{};  // forward
   }
   flush();
+  if (revert) {
+    Plan r = refuse({}, "refused revert");
+    r.error_message = std::move(revert_message);
+    r.implicit_commit = s.is_ddl;
+    revert->steps = std::move(p.steps);
+    r.revert = std::move(revert);
+    return r;
+  }
   if (cutover) {
     p.reason = "cut-over";
   }

@@ -46,9 +46,11 @@
 // Vitess's three-pair rotation (RENAME t TO sentry, ghost TO t, sentry TO ghost), cross-schema,
 // DROP + RENAME (pt-osc drop_swap), sentries created and dropped just before. None of them
 // makes a downstream copy. After the cut-over, writes to the helpers it leaves behind and their
-// DROPs are suppressed. Under Vitess, `RENAME TABLE t TO _vt_hld_...` alone is a DROP TABLE t:
-// downstream drops `t` (the helper name is never replicated, so a copy kept under it would be an
-// orphan nothing ever removes).
+// DROPs are suppressed. A revert (an old table renamed back onto its real table with no ghost
+// pending) is refused with Plan::revert, which the proxy carries out when it can (RevertInfo).
+// Under Vitess, `RENAME TABLE t TO _vt_hld_...` alone is a DROP TABLE t: downstream drops `t`
+// (the helper name is never replicated, so a copy kept under it would be an orphan nothing ever
+// removes).
 //
 // Triggers of the tools (pt-osc, LHM, oak) and triggers on helpers are suppressed: TiDB has none
 // and their effects arrive as row events. A child table's ALTER whose FOREIGN KEY ... REFERENCES
@@ -173,12 +175,15 @@ struct Step {
 };
 
 // A refused revert (gh-ost --revert, Vitess REVERT): `old_table` is being swapped back in as
-// `table`. Downstream `table` already has the migration's schema and no old copy. The hook for
-// the proxy: with the definition `table` had before the cut-over kept (see TOOLS.md), it can turn
-// this refusal into the ALTER that restores it.
+// `table`. Downstream `table` already has the migration's schema and no old copy. The proxy, with
+// the definition `table` had before its last cut-over kept, turns this refusal into the ALTERs
+// that restore it (rules/schema_diff.h), then carries out `steps`: what the rest of the statement
+// does once the revert is done (the helpers it leaves behind bound, the old table's binding
+// forgotten), as a local plan's steps.
 struct RevertInfo {
   QualifiedName table;
   QualifiedName old_table;
+  std::vector<Step> steps;
 };
 
 struct Plan {

@@ -1,8 +1,10 @@
 #include "proxy/online_ddl/meta_store.h"
 
 #include <algorithm>
+#include <cctype>
 #include <cstdio>
 #include <nlohmann/json.hpp>
+#include <stdexcept>
 
 namespace ghostgate::proxy {
 
@@ -31,8 +33,22 @@ std::string record_to_json(const StoredRecord& stored) {
     j["deferred_drop"] = {{"schema", r.deferred_drop->schema}, {"table", r.deferred_drop->table}};
     j["deferred_drop_sql"] = r.deferred_drop_sql;
   }
+  // A helper bound by evidence rather than by its name (rules/online_ddl.h, GhostRecord): without
+  // these, a restart would judge it from its name again.
+  if (r.kind != rules::TableKind::ghost) {
+    j["kind"] = "trash";
+  }
+  if (r.real) {
+    j["real"] = {{"schema", r.real->schema}, {"table", r.real->table}};
+  }
+  if (!r.bound_by.empty()) {
+    j["bound_by"] = r.bound_by;
+  }
   if (stored.mark) {
     j["cutover_mark"] = {{"index", stored.mark->index}, {"before", stored.mark->before}};
+  }
+  if (!stored.definition.empty()) {
+    j["pre_definition"] = stored.definition;
   }
   return j.dump();
 }
@@ -53,10 +69,26 @@ StoredRecord record_from_json(const std::string& ghost_schema, const std::string
                                            j["deferred_drop"].value("table", std::string())};
     r.deferred_drop_sql = j.value("deferred_drop_sql", std::string());
   }
+  // Rows written before these fields existed load with the defaults (a ghost, no binding).
+  const std::string kind = j.value("kind", std::string("ghost"));
+  if (kind == "trash") {
+    r.kind = rules::TableKind::trash;
+  } else if (kind != "ghost") {
+    throw std::runtime_error("unknown record kind \"" + kind + "\"");
+  }
+  if (j.contains("real") && j["real"].is_object()) {
+    r.real = rules::QualifiedName{j["real"].value("schema", std::string()),
+                                  j["real"].value("table", std::string())};
+    if (r.real->schema.empty() || r.real->table.empty()) {
+      throw std::runtime_error("\"real\" needs a schema and a table");
+    }
+  }
+  r.bound_by = j.value("bound_by", std::string());
   if (j.contains("cutover_mark")) {
     stored.mark = CutoverMark{j["cutover_mark"].value("index", std::size_t{0}),
                               j["cutover_mark"].value("before", std::string())};
   }
+  stored.definition = j.value("pre_definition", std::string());
   return stored;
 }
 
@@ -95,6 +127,11 @@ std::string MetaStore::owned_ids_sql() const {
     out += hex_literal(ids_[i]);
   }
   return out + ")";
+}
+
+std::string MetaStore::definitions_warning() const {
+  std::lock_guard lock(version_mutex_);
+  return upgrade_error_;
 }
 
 std::string MetaStore::server_version() const {
@@ -271,6 +308,27 @@ std::optional<std::string> error_text(const QueryResult& r) {
 
 }  // namespace
 
+namespace {
+
+// The tombstone columns that keep a cut-over's pre-migration definition (a revert restores it).
+struct KeptColumn {
+  std::string_view name;
+  std::string_view definition;
+};
+constexpr KeptColumn kept_columns[] = {
+    {"pre_definition", "pre_definition LONGTEXT NULL"},
+    {"revert_digest", "revert_digest VARCHAR(32) NOT NULL DEFAULT ''"},
+};
+
+bool equals_ignoring_case(std::string_view a, std::string_view b) {
+  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+           return std::tolower(static_cast<unsigned char>(x)) ==
+                  std::tolower(static_cast<unsigned char>(y));
+         });
+}
+
+}  // namespace
+
 awaitable<std::optional<std::string>> MetaStore::ensure_table() {
   // Statements are built into named locals: gcc 12 mishandles temporaries inside co_await.
   std::string create_db = "CREATE DATABASE IF NOT EXISTS " + quote_identifier(schema_);
@@ -292,10 +350,52 @@ awaitable<std::optional<std::string>> MetaStore::ensure_table() {
                             " (id VARCHAR(32) NOT NULL, ghost_schema VARCHAR(128) NOT NULL, "
                             "ghost_table VARCHAR(128) NOT NULL, target_schema VARCHAR(128) NOT "
                             "NULL, target_table VARCHAR(128) NOT NULL, ddls TEXT, done_time "
-                            "TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP, PRIMARY KEY (id, "
-                            "ghost_schema, ghost_table, target_schema, target_table))";
+                            "TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP, " +
+                            std::string(kept_columns[0].definition) + ", " +
+                            std::string(kept_columns[1].definition) +
+                            ", PRIMARY KEY (id, ghost_schema, ghost_table, target_schema, "
+                            "target_table))";
   r = co_await run(std::move(create_done));
-  co_return error_text(r);
+  if (r.error) {
+    co_return error_text(r);
+  }
+  // A tombstone table made by an older ghostgate gains the columns that keep definitions.
+  std::string columns_sql =
+      "SELECT COLUMN_NAME FROM information_schema.COLUMNS WHERE "
+      "TABLE_SCHEMA = " +
+      hex_literal(schema_) + " AND TABLE_NAME = " + hex_literal(table_ + "_done");
+  r = co_await run(std::move(columns_sql));
+  if (r.error) {
+    co_return error_text(r);
+  }
+  bool keeps = true;
+  for (const KeptColumn& column : kept_columns) {
+    const bool present = std::any_of(r.rows.begin(), r.rows.end(), [&](const auto& row) {
+      return !row.empty() && row[0] && equals_ignoring_case(*row[0], column.name);
+    });
+    if (present) {
+      continue;
+    }
+    std::string alter =
+        "ALTER TABLE " + done_table() + " ADD COLUMN " + std::string(column.definition);
+    QueryResult added = co_await run(std::move(alter));
+    // 1060: another instance added it meanwhile.
+    if (added.error && added.error->code != 1060) {
+      std::lock_guard lock(version_mutex_);
+      upgrade_error_ = "cannot add column " + std::string(column.name) + " to " + done_table() +
+                       " (" + *error_text(added) +
+                       "): completed cut-overs keep no definition and reverts are refused; "
+                       "GRANT ALTER on the meta schema, or add it by hand: ALTER TABLE " +
+                       done_table() + " ADD COLUMN " + std::string(column.definition);
+      keeps = false;
+    }
+  }
+  keeps_definitions_.store(keeps);
+  if (keeps) {
+    std::lock_guard lock(version_mutex_);
+    upgrade_error_.clear();
+  }
+  co_return std::nullopt;
 }
 
 awaitable<std::optional<std::string>> MetaStore::load(std::vector<StoredRecord>& out,
@@ -372,14 +472,81 @@ awaitable<std::optional<std::string>> MetaStore::write_tombstone(Tombstone done)
   if (r.error) {
     co_return error_text(r);
   }
+  if (!keeps_definitions_.load()) {
+    std::string sql = "INSERT INTO " + done_table() +
+                      " (id, ghost_schema, ghost_table, target_schema, target_table, ddls) "
+                      "VALUES (" +
+                      hex_literal(ids_[0]) + ", " + hex_literal(done.ghost.schema) + ", " +
+                      hex_literal(done.ghost.table) + ", " + hex_literal(done.target.schema) +
+                      ", " + hex_literal(done.target.table) + ", " +
+                      hex_literal(json(done.ddls).dump()) +
+                      ") ON DUPLICATE KEY UPDATE ddls = VALUES(ddls), done_time = NOW()";
+    r = co_await run(std::move(sql));
+    co_return error_text(r);
+  }
+  // Only the newest cut-over onto a target keeps a definition: a revert undoes that one. A crash
+  // between the two statements loses the older definition only, which this one replaces.
+  std::string supersede = "UPDATE " + done_table() + " SET pre_definition = NULL WHERE id IN " +
+                          owned_ids_sql() +
+                          " AND target_schema = " + hex_literal(done.target.schema) +
+                          " AND target_table = " + hex_literal(done.target.table);
+  r = co_await run(std::move(supersede));
+  if (r.error) {
+    co_return error_text(r);
+  }
+  const std::string definition =
+      done.definition.empty() ? std::string("NULL") : hex_literal(done.definition);
   std::string sql = "INSERT INTO " + done_table() +
-                    " (id, ghost_schema, ghost_table, target_schema, target_table, ddls) VALUES (" +
+                    " (id, ghost_schema, ghost_table, target_schema, target_table, ddls, "
+                    "pre_definition, revert_digest) VALUES (" +
                     hex_literal(ids_[0]) + ", " + hex_literal(done.ghost.schema) + ", " +
                     hex_literal(done.ghost.table) + ", " + hex_literal(done.target.schema) + ", " +
                     hex_literal(done.target.table) + ", " + hex_literal(json(done.ddls).dump()) +
-                    ") ON DUPLICATE KEY UPDATE ddls = VALUES(ddls), done_time = NOW()";
+                    ", " + definition + ", " + hex_literal(done.revert_digest) +
+                    ") ON DUPLICATE KEY UPDATE ddls = VALUES(ddls), done_time = NOW(), "
+                    "pre_definition = VALUES(pre_definition), revert_digest = "
+                    "VALUES(revert_digest)";
   r = co_await run(std::move(sql));
   co_return error_text(r);
+}
+
+awaitable<std::optional<std::string>> MetaStore::find_kept_definition(
+    rules::QualifiedName target, std::optional<Tombstone>& out) {
+  out.reset();
+  if (!keeps_definitions_.load()) {
+    co_return std::nullopt;
+  }
+  std::string sql =
+      "SELECT ghost_schema, ghost_table, ddls, CAST(done_time AS CHAR), "
+      "pre_definition, revert_digest FROM " +
+      done_table() + " WHERE id IN " + owned_ids_sql() +
+      " AND target_schema = " + hex_literal(target.schema) +
+      " AND target_table = " + hex_literal(target.table) +
+      " AND pre_definition IS NOT NULL AND done_time >= NOW() - INTERVAL " +
+      std::to_string(tombstone_ttl_.count()) + " SECOND ORDER BY done_time DESC LIMIT 1";
+  QueryResult r = co_await run(std::move(sql));
+  if (r.error) {
+    co_return error_text(r);
+  }
+  if (!r.rows.empty() && r.rows[0].size() >= 6) {
+    const auto& row = r.rows[0];
+    Tombstone t{{row[0].value_or(""), row[1].value_or("")},
+                std::move(target),
+                {},
+                row[3].value_or(""),
+                row[4].value_or(""),
+                row[5].value_or("")};
+    try {
+      const json j = json::parse(row[2].value_or("[]"));
+      if (j.is_array()) {
+        t.ddls = j.get<std::vector<std::string>>();
+      }
+    } catch (const std::exception&) {
+      // For people only, as in find_tombstone.
+    }
+    out = std::move(t);
+  }
+  co_return std::nullopt;
 }
 
 awaitable<std::optional<std::string>> MetaStore::find_tombstone(rules::QualifiedName ghost,
@@ -398,7 +565,7 @@ awaitable<std::optional<std::string>> MetaStore::find_tombstone(rules::Qualified
     co_return error_text(r);
   }
   if (!r.rows.empty() && r.rows[0].size() >= 2) {
-    Tombstone t{std::move(ghost), std::move(target), {}, r.rows[0][1].value_or("")};
+    Tombstone t{std::move(ghost), std::move(target), {}, r.rows[0][1].value_or(""), {}, {}};
     try {
       const json j = json::parse(r.rows[0][0].value_or("[]"));
       if (j.is_array()) {

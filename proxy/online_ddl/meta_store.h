@@ -13,6 +13,7 @@
 //     never leaves one held. TiDB has GET_LOCK since v6.1 (earlier versions accept it as a
 //     no-op only with tidb_enable_noop_functions: claims then serialize within one instance).
 
+#include <atomic>
 #include <chrono>
 #include <memory>
 #include <mutex>
@@ -39,6 +40,9 @@ struct CutoverMark {
 struct StoredRecord {
   rules::GhostRecord record;
   std::optional<CutoverMark> mark;
+  // The cut-over target's SHOW CREATE TABLE before the cut-over's first DDL ran ("" until then):
+  // persisted with that DDL's mark, kept in the completed cut-over's tombstone for a revert.
+  std::string definition;
 };
 
 // The JSON kept in the `ddls` column: {"schema", "table", "ddls"} as DM writes it, plus
@@ -60,6 +64,11 @@ struct Tombstone {
   rules::QualifiedName target;
   std::vector<std::string> ddls;
   std::string done_time;  // as the backend reports it
+  // The target's SHOW CREATE TABLE before this cut-over ("" when not kept): what a revert brings
+  // it back to. Only the newest cut-over onto a target keeps one.
+  std::string definition;
+  // A revert's own tombstone: the digest of the revert statement (a resend has the same).
+  std::string revert_digest;
 };
 
 class MetaStore : public std::enable_shared_from_this<MetaStore> {
@@ -114,6 +123,16 @@ class MetaStore : public std::enable_shared_from_this<MetaStore> {
                                                        rules::QualifiedName target,
                                                        std::optional<Tombstone>& out);
   awaitable<std::optional<std::string>> clear_tombstones(rules::QualifiedName ghost);
+  // The newest unexpired tombstone of a cut-over onto `target` that kept its definition (nullopt
+  // in `out`: none).
+  awaitable<std::optional<std::string>> find_kept_definition(rules::QualifiedName target,
+                                                             std::optional<Tombstone>& out);
+  // False when the tombstone table of an older ghostgate could not gain the columns that keep
+  // definitions (ensure_table; no ALTER privilege): tombstones are written without them and
+  // reverts are refused.
+  bool keeps_definitions() const { return keeps_definitions_.load(); }
+  // Why not, for the log ("" when they are kept).
+  std::string definitions_warning() const;
   // Health check: a round trip on ghostgate's own connection.
   awaitable<std::optional<std::string>> ping();
 
@@ -150,6 +169,8 @@ class MetaStore : public std::enable_shared_from_this<MetaStore> {
   bool busy_ = false;
   bool reconnect_ = false;  // set_backend(): the open connection logged in with the old account
   std::vector<std::unique_ptr<BackendConnection>> idle_claims_;  // control thread only
+  std::atomic<bool> keeps_definitions_{true};
+  std::string upgrade_error_;  // guarded by version_mutex_
   mutable std::mutex version_mutex_;
   std::string server_version_;
 };

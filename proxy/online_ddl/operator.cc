@@ -158,6 +158,11 @@ awaitable<OnlineDdlService::ActionResult> OnlineDdlService::operator_action(std:
   } else {
     done = "forgotten";
   }
+  {
+    // What a partly run cut-over kept of its target's definition no longer holds.
+    std::lock_guard lock(mutex_);
+    definitions_.erase(ghost);
+  }
   // A new decision about this ghost: an older cut-over's tombstone must not answer for it.
   std::optional<std::string> err = co_await meta_->clear_tombstones(ghost);
   if (!err) {

@@ -93,6 +93,15 @@ awaitable<std::optional<std::string>> OnlineDdlService::run_cutover_sql(ClientPo
   }
   const CutoverMark fresh{index, before};
   if (record) {
+    {
+      // The first DDL this cut-over runs: keep the target's definition before it (a revert
+      // restores it), persisted with the mark below.
+      std::lock_guard lock(mutex_);
+      if (definitions_.count(progress.ghost) == 0 && !show.rows.empty() &&
+          show.rows[0].size() >= 2 && show.rows[0][1]) {
+        definitions_[progress.ghost] = *show.rows[0][1];
+      }
+    }
     if (auto err = co_await persist(progress.ghost, record, fresh)) {
       error_code = protocol::er::unknown_error;
       sql_state = "HY000";
@@ -122,10 +131,12 @@ namespace {
 // (a cut-over with no record has no steps, yet its answer depends on the ghost's state).
 std::vector<QualifiedName> state_ghosts(const Plan& plan) {
   std::vector<QualifiedName> ghosts;
-  if (plan.verdict != Plan::Verdict::local) {
+  if (plan.verdict == Plan::Verdict::refuse && plan.revert) {
+    ghosts.push_back(plan.revert->old_table);  // a revert is carried out like a cut-over
+  } else if (plan.verdict != Plan::Verdict::local) {
     return ghosts;
   }
-  for (const Step& step : plan.steps) {
+  for (const Step& step : plan.revert ? plan.revert->steps : plan.steps) {
     if (step.kind != Step::Kind::backend_sql) {
       ghosts.push_back(step.ghost);
     }
@@ -321,7 +332,7 @@ awaitable<OnlineDdlService::StatementResult> OnlineDdlService::run_claimed(
   }
   const std::string tables = describe_tables(stmt, db);
   const std::string id = digest(stmt.text);
-  if (plan.verdict == Plan::Verdict::refuse) {
+  if (plan.verdict == Plan::Verdict::refuse && !plan.revert) {
     counters_.refused.fetch_add(1, std::memory_order_relaxed);
     metrics().statements.inc(proxy::Decision::refused, kind);
     log_warn(session.id(), "online-ddl refuse: tables={} digest={}: {}", tables, id,
@@ -339,6 +350,10 @@ awaitable<OnlineDdlService::StatementResult> OnlineDdlService::run_claimed(
       result.error = true;
       co_return result;
     }
+  }
+  if (plan.revert) {
+    StatementResult r = co_await run_revert(session, stmt, db, more_follow, seq, out, plan);
+    co_return r;
   }
   // No silent cut-over: a cut-over pair the plan has no steps for (no record) is answered OK
   // only as the resend of a completed cut-over (its tombstone), else refused: an OK would leave
@@ -397,11 +412,14 @@ awaitable<OnlineDdlService::StatementResult> OnlineDdlService::run_claimed(
       auto target = std::find_if(plan.cutovers.begin(), plan.cutovers.end(),
                                  [&](const auto& c) { return c.first == step.ghost; });
       if (!err && target != plan.cutovers.end()) {
-        Tombstone done{step.ghost, target->second, {}, {}};
+        Tombstone done{step.ghost, target->second, {}, {}, {}, {}};
         {
           std::lock_guard lock(mutex_);
           if (const rules::GhostRecord* r = engine_->find(step.ghost)) {
             done.ddls = r->ddls;
+          }
+          if (auto d = definitions_.find(step.ghost); d != definitions_.end()) {
+            done.definition = d->second;
           }
         }
         if (auto e = co_await meta_->write_tombstone(std::move(done))) {

@@ -225,6 +225,9 @@ awaitable<bool> OnlineDdlService::load() {
     set_load_error("cannot load the shard groups from " + shard_groups_table() + ": " + *err);
     co_return false;
   }
+  if (const std::string warning = meta_->definitions_warning(); !warning.empty()) {
+    log_warn(no_conn, "online-ddl: {}", warning);
+  }
   std::vector<StoredRecord> stored;
   std::vector<ForeignRow> foreign;
   if (auto err = co_await meta_->load(stored, &foreign)) {
@@ -236,9 +239,13 @@ awaitable<bool> OnlineDdlService::load() {
   {
     std::lock_guard lock(mutex_);
     marks_.clear();
+    definitions_.clear();
     for (StoredRecord& s : stored) {
       if (s.mark) {
         marks_[s.record.ghost] = *s.mark;
+      }
+      if (!s.definition.empty()) {
+        definitions_[s.record.ghost] = std::move(s.definition);
       }
       since_.emplace(s.record.ghost, std::chrono::system_clock::now());
       records.push_back(std::move(s.record));
@@ -278,7 +285,13 @@ awaitable<std::optional<std::string>> OnlineDdlService::persist(
     co_return std::string("the meta table is not available (see /readyz)");
   }
   if (rec) {
-    StoredRecord stored{std::move(*rec), std::move(mark)};
+    StoredRecord stored{std::move(*rec), std::move(mark), {}};
+    {
+      std::lock_guard lock(mutex_);
+      if (auto it = definitions_.find(ghost); it != definitions_.end()) {
+        stored.definition = it->second;
+      }
+    }
     std::optional<std::string> err = co_await meta_->upsert(std::move(stored));
     co_return err;
   }
@@ -293,11 +306,15 @@ awaitable<std::optional<std::string>> OnlineDdlService::refresh(QualifiedName gh
     co_return err;
   }
   std::lock_guard lock(mutex_);
+  definitions_.erase(ghost);
   if (stored) {
     if (stored->mark) {
       marks_[ghost] = *stored->mark;
     } else {
       marks_.erase(ghost);
+    }
+    if (!stored->definition.empty()) {
+      definitions_[ghost] = std::move(stored->definition);
     }
     since_.emplace(ghost, std::chrono::system_clock::now());
     engine_->restore(ghost, std::move(stored->record));
@@ -328,12 +345,18 @@ awaitable<std::optional<std::string>> OnlineDdlService::refresh_all() {
     } else {
       marks_.erase(ghost);
     }
+    if (s.definition.empty()) {
+      definitions_.erase(ghost);
+    } else {
+      definitions_[ghost] = std::move(s.definition);
+    }
     since_.emplace(ghost, std::chrono::system_clock::now());
     engine_->restore(ghost, std::move(s.record));
   }
   for (const rules::GhostRecord& r : engine_->snapshot()) {
     if (seen.count(r.ghost) == 0 && busy_ghosts_.count(r.ghost) == 0) {
       marks_.erase(r.ghost);
+      definitions_.erase(r.ghost);
       since_.erase(r.ghost);
       engine_->restore(r.ghost, std::nullopt);
     }
@@ -351,6 +374,7 @@ bool OnlineDdlService::already_recorded(const Step& step) const {
 awaitable<std::optional<std::string>> OnlineDdlService::apply_state_step(const Step& step) {
   std::optional<rules::GhostRecord> previous;
   std::optional<CutoverMark> previous_mark;
+  std::optional<std::string> previous_definition;
   std::optional<rules::GhostRecord> now;
   {
     std::lock_guard lock(mutex_);
@@ -366,6 +390,11 @@ awaitable<std::optional<std::string>> OnlineDdlService::apply_state_step(const S
       since_.emplace(step.ghost, std::chrono::system_clock::now());
     } else {
       since_.erase(step.ghost);
+      // The record ends (its tombstone, if any, already has the definition).
+      if (auto it = definitions_.find(step.ghost); it != definitions_.end()) {
+        previous_definition = std::move(it->second);
+        definitions_.erase(it);
+      }
     }
   }
   std::optional<std::string> err;
@@ -384,6 +413,9 @@ awaitable<std::optional<std::string>> OnlineDdlService::apply_state_step(const S
     // mark is what tells a retry that the DDL already ran (without it, it would run twice).
     if (previous_mark) {
       marks_[step.ghost] = *previous_mark;
+    }
+    if (previous_definition) {
+      definitions_[step.ghost] = std::move(*previous_definition);
     }
     co_return err;
   }

@@ -12,6 +12,7 @@
 // statement and keeps the same state in memory only (dry_run_statement).
 //
 // Failpoints (proxy/observe/failpoint.h; tests/integration/test_crash.py arms each one):
+//   revert-ran               a revert's ALTERs ran, its tombstone not yet written
 //   meta-load                start-up, before the meta table is read
 //   before-record-persist    a ghost DDL recorded in memory, not yet persisted
 //   after-record-persisted   ... persisted, the client's OK not yet sent
@@ -157,6 +158,11 @@ class OnlineDdlService {
   awaitable<StatementResult> run_claimed(ClientPort& session, const rules::Statement& stmt,
                                          std::string_view db, bool more_follow, std::uint8_t& seq,
                                          std::vector<std::uint8_t>& out, const rules::Plan& plan);
+  // A refused revert (plan.revert, claimed like a cut-over): carried out when the definition its
+  // table had before its last cut-over is kept and the ALTERs back are lossless (revert.cc).
+  awaitable<StatementResult> run_revert(ClientPort& session, const rules::Statement& stmt,
+                                        std::string_view db, bool more_follow, std::uint8_t& seq,
+                                        std::vector<std::uint8_t>& out, const rules::Plan& plan);
   // dry-run: judges a statement that is forwarded anyway, from the state a real run would have
   // by now, applies the plan's state changes to the in-memory engine only (no meta table, no
   // backend SQL) and logs what a real run would do.
@@ -214,6 +220,9 @@ class OnlineDdlService {
   std::map<rules::QualifiedName, rules::ShardGroup> groups_;  // display cache; guarded by mutex_
   std::atomic<const rules::Engine*> quick_engine_{nullptr};   // read without the mutex
   std::map<rules::QualifiedName, CutoverMark> marks_;
+  // Per ghost: its cut-over target's definition before the cut-over's first DDL (StoredRecord::
+  // definition), for the tombstone. Guarded by mutex_, loaded and dropped with the record.
+  std::map<rules::QualifiedName, std::string> definitions_;
   std::shared_ptr<MetaStore> meta_;
   std::unique_ptr<CachedCatalog> catalog_;
   std::unique_ptr<DryRunCatalog> dry_catalog_;  // used in dry-run only; guarded by mutex_

@@ -20,3 +20,6 @@ ghostgate_it_test(integration.online_ddl.tool_traces integration/test_traces.py 
 set_property(TEST integration.online_ddl.tool_traces APPEND PROPERTY ENVIRONMENT
   "GHOSTGATE_PS_REPLAY=$<TARGET_FILE:ps_replay>"
   "GHOSTGATE_TRACES=${CMAKE_CURRENT_SOURCE_DIR}/traces")
+
+# Reverts (gh-ost --revert, Vitess REVERT) and helper bindings across restarts (issue 12).
+ghostgate_it_test(integration.online_ddl.revert integration/test_revert.py 300)

@@ -28,6 +28,7 @@
 #include "rules/classifier.h"
 #include "rules/lexer.h"
 #include "rules/online_ddl.h"
+#include "rules/schema_diff.h"
 
 namespace ghostgate::rules {
 namespace {
@@ -123,8 +124,41 @@ struct TableSchema {
   std::vector<std::string> columns;
   std::set<std::string> indexes;
   std::set<std::string> constraints;
-  friend bool operator==(const TableSchema&, const TableSchema&) = default;
+  // Definition texts as written (not compared): what SHOW CREATE TABLE would print, enough for
+  // the proxy's revert (render()).
+  std::map<std::string, std::string> column_defs;  // name -> definition after the name
+  std::map<std::string, std::string> index_defs;   // name -> "KEY `name` (...)"
+  std::string primary_key;
+  friend bool operator==(const TableSchema& a, const TableSchema& b) {
+    return a.columns == b.columns && a.indexes == b.indexes && a.constraints == b.constraints;
+  }
 };
+
+// A SHOW CREATE TABLE of the simulated table (columns in order, then the keys).
+std::string render(const std::string& table, const TableSchema& t) {
+  std::string out = "CREATE TABLE ";
+  append_quoted_identifier(out, table);
+  out += " (\n";
+  std::vector<std::string> lines;
+  for (const std::string& c : t.columns) {
+    std::string line = "  ";
+    append_quoted_identifier(line, c);
+    auto def = t.column_defs.find(c);
+    line += " " + (def == t.column_defs.end() ? std::string("int") : def->second);
+    lines.push_back(std::move(line));
+  }
+  if (!t.primary_key.empty()) {
+    lines.push_back("  " + t.primary_key);
+  }
+  for (const std::string& i : t.indexes) {
+    auto def = t.index_defs.find(i);
+    lines.push_back("  " + (def == t.index_defs.end() ? "KEY `" + i + "` (`?`)" : def->second));
+  }
+  for (std::size_t i = 0; i < lines.size(); ++i) {
+    out += lines[i] + (i + 1 < lines.size() ? ",\n" : "\n");
+  }
+  return out + ") ENGINE=InnoDB";
+}
 
 std::ostream& operator<<(std::ostream& os, const TableSchema& t) {
   os << "columns(";
@@ -152,6 +186,22 @@ std::vector<Token> tokens_of(std::string_view text) {
 }
 
 std::string name_of(const Token& t) { return std::string(identifier_body(t)); }
+
+// The source text from token `from` to the end of token `to - 1` (tokens view one statement);
+// a column position (FIRST, AFTER x) at the end is left out.
+std::string raw(const std::vector<Token>& v, std::size_t from, std::size_t to) {
+  for (std::size_t k = from; k < to; ++k) {
+    if (v[k].is("FIRST") || v[k].is("AFTER")) {
+      to = k;
+    }
+  }
+  if (from >= to) {
+    return {};
+  }
+  const char* begin = v[from].text.data();
+  const char* end = v[to - 1].text.data() + v[to - 1].text.size();
+  return std::string(begin, static_cast<std::size_t>(end - begin));
+}
 
 // Splits tokens [begin, end) at commas outside parentheses.
 std::vector<std::vector<Token>> split_specs(const std::vector<Token>& v, std::size_t begin,
@@ -206,7 +256,11 @@ bool add_definition(TableSchema& t, const std::vector<Token>& d, std::size_t i) 
     return false;
   }
   auto named = [&](std::size_t k) { return k < d.size() && !d[k].is_punct('('); };
-  if (d[i].is("PRIMARY") || d[i].is("CHECK") || d[i].is("FOREIGN")) {
+  if (d[i].is("PRIMARY")) {
+    t.primary_key = raw(d, i, d.size());
+    return true;
+  }
+  if (d[i].is("CHECK") || d[i].is("FOREIGN")) {
     return true;  // unnamed: nothing the comparison looks at
   }
   if (one_of(d[i], {"KEY", "INDEX", "UNIQUE", "FULLTEXT", "SPATIAL"})) {
@@ -215,7 +269,11 @@ bool add_definition(TableSchema& t, const std::vector<Token>& d, std::size_t i) 
       ++k;
     }
     if (named(k)) {
-      t.indexes.insert(name_of(d[k]));
+      const std::string name = name_of(d[k]);
+      t.indexes.insert(name);
+      std::string text = d[i].is("UNIQUE") ? "UNIQUE KEY " : "KEY ";
+      append_quoted_identifier(text, name);
+      t.index_defs[name] = text + " " + raw(d, k + 1, d.size());
     }
     return true;
   }
@@ -236,6 +294,7 @@ bool add_definition(TableSchema& t, const std::vector<Token>& d, std::size_t i) 
   }
   const std::string col = name_of(d[i]);
   t.columns.push_back(col);
+  t.column_defs[col] = raw(d, i + 1, d.size());
   place(t, col, d);
   return true;
 }
@@ -251,6 +310,7 @@ bool apply_spec(TableSchema& t, const std::vector<Token>& s) {
       return true;
     }
     if (s[1].is("INDEX") || s[1].is("KEY")) {
+      t.index_defs.erase(at(2));
       return t.indexes.erase(at(2)) == 1;
     }
     if (s[1].is("FOREIGN") || s[1].is("CONSTRAINT")) {
@@ -258,6 +318,7 @@ bool apply_spec(TableSchema& t, const std::vector<Token>& s) {
       return t.constraints.erase(name) == 1;
     }
     const std::string col = s[1].is("COLUMN") ? at(2) : at(1);
+    t.column_defs.erase(col);
     const auto n = std::erase(t.columns, col);
     return n == 1;
   }
@@ -272,7 +333,9 @@ bool apply_spec(TableSchema& t, const std::vector<Token>& s) {
     if (w.is("CHANGE")) {
       now = at(k + 1);
       *it = now;
+      t.column_defs.erase(col);
     }
+    t.column_defs[now] = raw(s, w.is("CHANGE") ? k + 2 : k + 1, s.size());
     place(t, now, s);
     return true;
   }
@@ -329,6 +392,17 @@ void apply_ddl(const Statement& st, TableSchema& t, std::vector<std::string>& er
         const std::string name = name_of(v[i + 1]);
         const bool ok = st.kind == StatementKind::create_index ? t.indexes.insert(name).second
                                                                : t.indexes.erase(name) == 1;
+        if (st.kind == StatementKind::create_index) {
+          std::size_t open = i + 2;
+          while (open < v.size() && !v[open].is_punct('(')) {
+            ++open;
+          }
+          std::string text = v[0].is("CREATE") && v[1].is("UNIQUE") ? "UNIQUE KEY " : "KEY ";
+          append_quoted_identifier(text, name);
+          t.index_defs[name] = text + " " + raw(v, open, v.size());
+        } else {
+          t.index_defs.erase(name);
+        }
         if (!ok) {
           errors.push_back("index " + name + ": " + std::string(st.text.substr(0, 80)));
         }
@@ -486,6 +560,10 @@ class Downstream : public Catalog {
     }
   }
 
+  std::string render(const QualifiedName& name) {
+    return ::ghostgate::rules::render(name.table, schemas[name]);
+  }
+
   std::set<QualifiedName> tables;
   std::map<QualifiedName, TableSchema> schemas;
   std::vector<std::string> log;  // every statement sent, USE lines where the database changes
@@ -520,6 +598,10 @@ struct Replay {
   Downstream downstream;
   std::vector<GhostRecord> registry_at_end;
   std::vector<GhostRecord> persisted_at_end;  // what the meta table would hold
+
+  // Carries out a plan's steps: backend SQL downstream, state changes in `engine` and `persisted`.
+  void run_steps_impl(Engine& engine, std::map<QualifiedName, GhostRecord>& persisted,
+                      const std::vector<Step>& steps);
 };
 
 bool is_dml(StatementKind k) {
@@ -577,6 +659,10 @@ Replay replay_dir(const fs::path& dir) {
   Engine engine(TableRules::defaults());
   std::map<QualifiedName, GhostRecord> persisted;
   std::string db;
+  std::map<QualifiedName, std::string> kept;  // a cut-over target's definition before it
+  auto run_steps = [&](const std::vector<Step>& steps) {
+    r.run_steps_impl(engine, persisted, steps);
+  };
 
   for (const std::string& sql : read_script(read_file(trace))) {
     const Statement st = classify(sql);
@@ -605,7 +691,30 @@ Replay replay_dir(const fs::path& dir) {
       continue;
     }
     if (p.verdict == Plan::Verdict::refuse) {
-      r.decisions.push_back("refuse | " + head(sql) + " | " + p.error_message);
+      // A revert, as the proxy carries it out (proxy/online_ddl/revert.cc): back to the
+      // definition kept at the table's last cut-over, when that loses nothing.
+      auto kept_it = p.revert ? kept.find(p.revert->table) : kept.end();
+      if (kept_it == kept.end()) {
+        r.decisions.push_back("refuse | " + head(sql) + " | " + p.error_message);
+        continue;
+      }
+      const std::string current = r.downstream.render(p.revert->table);
+      const RevertDiff diff = revert_statements(current, kept_it->second, p.revert->table);
+      if (!diff.lossy.empty()) {
+        std::string lossy;
+        for (const std::string& item : diff.lossy) {
+          lossy += "; " + item;
+        }
+        r.decisions.push_back("refuse | " + head(sql) + " | lossy" + lossy);
+        continue;
+      }
+      r.decisions.push_back("local revert | " + head(sql));
+      for (const std::string& alter : diff.statements) {
+        r.decisions.push_back("  sql: " + alter);
+        r.downstream.execute(alter, "");
+      }
+      kept_it->second = current;  // a revert of the revert goes back to it
+      run_steps(p.revert->steps);
       continue;
     }
     if (is_dml(st.kind)) {
@@ -617,7 +726,28 @@ Replay replay_dir(const fs::path& dir) {
     }
     EXPECT_EQ(p.implicit_commit, st.is_ddl) << sql;
     r.decisions.push_back("local " + std::string(p.reason) + " | " + head(sql));
-    for (const Step& step : p.steps) {
+    // The proxy keeps a cut-over target's definition before its first DDL (the tombstone's).
+    for (const auto& [ghost, target] : p.cutovers) {
+      if (std::any_of(p.steps.begin(), p.steps.end(), [&](const Step& step) {
+            return step.kind == Step::Kind::backend_sql && step.target == target;
+          })) {
+        kept[target] = r.downstream.render(target);
+      }
+    }
+    run_steps(p.steps);
+  }
+  r.registry_at_end = engine.snapshot();
+  for (auto& [key, rec] : persisted) {
+    r.persisted_at_end.push_back(rec);
+  }
+  return r;
+}
+
+void Replay::run_steps_impl(Engine& engine, std::map<QualifiedName, GhostRecord>& persisted,
+                            const std::vector<Step>& steps) {
+  {
+    Replay& r = *this;
+    for (const Step& step : steps) {
       if (step.kind == Step::Kind::backend_sql) {
         r.decisions.push_back("  sql: " + step.sql);
         r.downstream.execute(step.sql, "");  // qualified: runs on any connection
@@ -638,15 +768,11 @@ Replay replay_dir(const fs::path& dir) {
       } else if (step.kind == Step::Kind::bind) {
         r.decisions.push_back("  bind " + step.ghost.schema + "." + step.ghost.table +
                               (step.bound_kind == TableKind::ghost ? " ghost" : " trash") +
-                              (step.target.table.empty() ? "" : " of " + step.target.table));
+                              (step.target.table.empty() ? "" : " of " + step.target.table) +
+                              (step.sql.empty() ? "" : " by " + step.sql));
       }
     }
   }
-  r.registry_at_end = engine.snapshot();
-  for (auto& [key, rec] : persisted) {
-    r.persisted_at_end.push_back(rec);
-  }
-  return r;
 }
 
 Replay replay(const std::string& name) { return replay_dir(traces_dir() / name); }
@@ -987,11 +1113,11 @@ Replay check_tool_trace(const std::string& name) {
 
 TEST(ToolTraces, EveryToolHasATraceInTheRecordedFormat) {
   const std::vector<std::string> names = tool_trace_names();
-  EXPECT_EQ(names,
-            (std::vector<std::string>{"bytebase-cross-schema", "dms-lock-free",
-                                      "ghost-force-table-names", "lhm-locked-switcher",
-                                      "oak-online-alter-table", "ptosc-rebuild-constraints-history",
-                                      "spirit-multi-table", "vitess-rotation"}));
+  EXPECT_EQ(names, (std::vector<std::string>{
+                       "bytebase-cross-schema", "dms-lock-free", "ghost-force-table-names",
+                       "ghost-revert", "lhm-locked-switcher", "oak-online-alter-table",
+                       "ptosc-rebuild-constraints-history", "spirit-multi-table", "vitess-revert",
+                       "vitess-rotation"}));
   for (const std::string& name : names) {
     for (const char* file : {"before.sql", "trace.sql", "expected.txt", "README.md"}) {
       EXPECT_TRUE(fs::exists(tool_traces_dir() / name / file)) << name << "/" << file;
@@ -1049,7 +1175,9 @@ TEST(ToolTraces, Vitess) {
   const Replay r = check_tool_trace("vitess-rotation");
   const auto d = ddl_decisions(r);
   const std::string vrp = "_vt_vrp_9c2b5c9e7f1d11f0a4c10a580a8c0012_20260301102000_";
-  EXPECT_TRUE(has(d, "  bind test." + vrp + " trash of t"));
+  EXPECT_TRUE(has(d, "  bind test." + vrp +
+                         " trash of t by _vt_hld_4e6d2a1cf0a911f0b3e20a580a8c0012_"
+                         "20260302102131_"));
   EXPECT_TRUE(has(d, "  sql: DROP TABLE IF EXISTS `test`.`old_log`"));
   EXPECT_TRUE(has(d,
                   "  sql: ALTER TABLE `test`.`t` ADD COLUMN `c` varchar(10) NOT NULL DEFAULT "
@@ -1087,6 +1215,70 @@ TEST(ToolTraces, Bytebase) {
 }
 
 TEST(ToolTraces, Dms) { check_tool_trace("dms-lock-free"); }
+
+// gh-ost --revert: `_t_del` is the ghost, the swap puts it back; downstream the migration's
+// ALTER is undone from the definition kept at the first cut-over.
+TEST(ToolTraces, GhOstRevert) {
+  const Replay r = check_tool_trace("ghost-revert");
+  const auto d = ddl_decisions(r);
+  const auto at = std::find(d.begin(), d.end(),
+                            "local revert | rename /* gh-ost */ table `test`.`t` to "
+                            "`test`.`_t_rev_del`, `test`.`_t_del` to `test`.`t`");
+  ASSERT_NE(at, d.end()) << ::testing::PrintToString(d);
+  ASSERT_LT(at + 2, d.end());
+  EXPECT_EQ(at[1], "  sql: ALTER TABLE `test`.`t` DROP INDEX `ix_b`");
+  EXPECT_EQ(at[2], "  sql: ALTER TABLE `test`.`t` DROP COLUMN `c`");
+  EXPECT_TRUE(r.suppressed_dml_by_table.count("_t_del"));  // the revert's replay into its ghost
+  EXPECT_TRUE(r.suppressed_dml_by_table.count("_t_ghk"));
+  EXPECT_EQ(r.downstream.ddls.at(t("t")).size(), 4u);  // migration 2, revert 2
+}
+
+// Vitess REVERT: the rotation back through another sentry; the type change is modified back,
+// the added column dropped; the migrated table left under the shadow name is bound until its GC.
+TEST(ToolTraces, VitessRevert) {
+  const Replay r = check_tool_trace("vitess-revert");
+  const auto d = ddl_decisions(r);
+  const std::string vrp = "_vt_vrp_3d1c9a408a2e11f09b1e0a580a8c0012_20260301102000_";
+  const std::string sentry2 = "_vt_hld_9a8b7c6d02c411f0d5e40a580a8c0012_20260304090500_";
+  const auto at = std::find_if(d.begin(), d.end(), [](const std::string& x) {
+    return x.rfind("local revert | RENAME TABLE `t` TO `_vt_hld_9a8b7c6d", 0) == 0;
+  });
+  ASSERT_NE(at, d.end()) << ::testing::PrintToString(d);
+  ASSERT_LT(at + 3, d.end());
+  EXPECT_EQ(at[1], "  sql: ALTER TABLE `test`.`t` DROP COLUMN `c`");
+  EXPECT_EQ(at[2], "  sql: ALTER TABLE `test`.`t` MODIFY COLUMN `b` int(11) DEFAULT NULL");
+  EXPECT_EQ(at[3], "  forget " + vrp);
+  EXPECT_EQ(at[4], "  bind test." + vrp + " trash of t by " + sentry2);
+  EXPECT_TRUE(r.suppressed_dml_by_table.count(vrp));
+}
+
+// A revert whose undoing would need data downstream never had (the migration dropped a column)
+// is refused, naming what cannot be reverted; the table stays as the migration left it.
+TEST(ToolTraces, ALossyRevertIsRefused) {
+  const fs::path dir = fs::temp_directory_path() / "ghostgate-lossy-revert";
+  fs::create_directories(dir);
+  std::ofstream(dir / "before.sql")
+      << "USE `test`;\nCREATE TABLE `t` (\n  `id` int(11) NOT NULL,\n  `a` int(11) DEFAULT "
+         "NULL,\n  `d` varchar(32) DEFAULT NULL,\n  PRIMARY KEY (`id`)\n) ENGINE=InnoDB;\n";
+  std::ofstream(dir / "trace.sql")
+      << "USE `test`;\n"
+         "create /* gh-ost */ table `test`.`_t_gho` like `test`.`t`;\n"
+         "alter /* gh-ost */ table `test`.`_t_gho` drop column d, add column c int;\n"
+         "rename /* gh-ost */ table `test`.`t` to `test`.`_t_del`, `test`.`_t_gho` to "
+         "`test`.`t`;\n"
+         "rename /* gh-ost */ table `test`.`t` to `test`.`_t_rev_del`, `test`.`_t_del` to "
+         "`test`.`t`;\n";
+  const Replay r = replay_dir(dir);
+  fs::remove_all(dir);
+  ASSERT_FALSE(r.decisions.empty());
+  const std::string& last = r.decisions.back();
+  EXPECT_EQ(last.rfind("refuse | ", 0), 0u) << last;
+  EXPECT_NE(last.find("lossy; column `d` was dropped or renamed by the migration"),
+            std::string::npos)
+      << last;
+  EXPECT_EQ(r.downstream.schemas.at(t("t")).columns, (std::vector<std::string>{"id", "a", "c"}));
+  EXPECT_EQ(r.downstream.errors, std::vector<std::string>{});
+}
 
 TEST(ToolTraces, Oak) {
   const Replay r = check_tool_trace("oak-online-alter-table");
