@@ -1033,7 +1033,8 @@ Plan Engine::plan_rename_pairs(const Statement& s, const std::vector<RenamePair>
       // the table.
       bool fits = pr.to_class.drop_on_rename || helper_fits(pr.to, pr.from);
       for (std::size_t j = 0; !fits && j < pairs.size(); ++j) {
-        fits = from_kind[j] == TableKind::ghost && pairs[j].to == pr.from &&
+        // (a ghost's cut-over, or a revert swapping its old table back in)
+        fits = from_kind[j] != TableKind::real && pairs[j].to == pr.from &&
                helper_fits(pairs[j].from, pr.from) && old_name_fits(pr.to, pr.from);
       }
       if (!fits) {
