@@ -45,6 +45,18 @@ awaitable<void> sleep_for(std::chrono::milliseconds d) {
   co_await timer.async_wait(redirect(ec));
 }
 
+// One statement over the replicator's connection, or ghostgate's own when `session` is null.
+// (if/else around each co_await: gcc 12 mishandles co_await inside a conditional expression.)
+awaitable<QueryResult> query_on(ClientPort* session, MetaStore& meta, std::string sql) {
+  QueryResult r;
+  if (session != nullptr) {
+    r = co_await session->backend_query(std::move(sql));
+  } else {
+    r = co_await meta.query(std::move(sql));
+  }
+  co_return r;
+}
+
 std::string describe_waiting(const std::vector<rules::WaitingChange>& waiting) {
   std::string out;
   for (const rules::WaitingChange& w : waiting) {
@@ -160,24 +172,12 @@ awaitable<std::optional<std::string>> OnlineDdlService::read_target(ClientPort* 
   std::string columns_sql =
       "SELECT COLUMN_NAME, COLUMN_TYPE, IS_NULLABLE FROM information_schema.COLUMNS" + where;
   std::string indexes_sql = "SELECT DISTINCT INDEX_NAME FROM information_schema.STATISTICS" + where;
-  // (Named locals and if/else around each co_await: gcc 12 mishandles co_await inside a
-  // conditional expression.)
-  QueryResult columns;
-  if (session != nullptr) {
-    columns = co_await session->backend_query(std::move(columns_sql));
-  } else {
-    columns = co_await meta_->query(std::move(columns_sql));
-  }
+  QueryResult columns = co_await query_on(session, *meta_, std::move(columns_sql));
   if (columns.error) {
     co_return "cannot read the columns of " + rules::quote_name(target) + ": " +
         columns.error->message;
   }
-  QueryResult indexes;
-  if (session != nullptr) {
-    indexes = co_await session->backend_query(std::move(indexes_sql));
-  } else {
-    indexes = co_await meta_->query(std::move(indexes_sql));
-  }
+  QueryResult indexes = co_await query_on(session, *meta_, std::move(indexes_sql));
   if (indexes.error) {
     co_return "cannot read the indexes of " + rules::quote_name(target) + ": " +
         indexes.error->message;
@@ -219,12 +219,7 @@ awaitable<std::optional<std::string>> OnlineDdlService::run_shard_steps(
       catalog_->clear();
       const auto started = std::chrono::steady_clock::now();
       std::string sql = step.sql;
-      QueryResult r;
-      if (session != nullptr) {
-        r = co_await session->backend_query(std::move(sql));
-      } else {
-        r = co_await meta_->query(std::move(sql));
-      }
+      QueryResult r = co_await query_on(session, *meta_, std::move(sql));
       metrics().cutover_ddl_seconds.observe(std::chrono::steady_clock::now() - started);
       if (r.error) {
         error_code = r.error->code;
