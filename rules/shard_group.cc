@@ -15,8 +15,102 @@ namespace {
 
 using Json = nlohmann::ordered_json;
 
+// Well-formed UTF-8 (RFC 3629: no overlong forms, no surrogates, nothing above U+10FFFF), the
+// strings JSON text can hold as they are.
+bool valid_utf8(std::string_view s) {
+  std::size_t i = 0;
+  while (i < s.size()) {
+    const auto b = static_cast<unsigned char>(s[i]);
+    std::size_t n = 0;
+    unsigned char lo = 0x80;
+    unsigned char hi = 0xbf;
+    if (b < 0x80) {
+      ++i;
+      continue;
+    }
+    if (b >= 0xc2 && b <= 0xdf) {
+      n = 1;
+    } else if (b >= 0xe0 && b <= 0xef) {
+      n = 2;
+      lo = b == 0xe0 ? 0xa0 : 0x80;
+      hi = b == 0xed ? 0x9f : 0xbf;
+    } else if (b >= 0xf0 && b <= 0xf4) {
+      n = 3;
+      lo = b == 0xf0 ? 0x90 : 0x80;
+      hi = b == 0xf4 ? 0x8f : 0xbf;
+    } else {
+      return false;
+    }
+    if (s.size() - i <= n) {
+      return false;
+    }
+    for (std::size_t k = 1; k <= n; ++k) {
+      const auto c = static_cast<unsigned char>(s[i + k]);
+      if (c < (k == 1 ? lo : 0x80) || c > (k == 1 ? hi : 0xbf)) {
+        return false;
+      }
+    }
+    i += n + 1;
+  }
+  return true;
+}
+
+constexpr char hex_digits[] = "0123456789abcdef";
+
+// A string of the state. Names and DDL texts are bytes in the binlog's character set, not always
+// UTF-8 (a latin1 column name or COMMENT); JSON strings cannot hold such bytes, and replacing
+// them would make the state read back name another column. Those are written as
+// {"hex":"<bytes>"}; everything else as a plain string.
+Json text_json(std::string_view s) {
+  if (valid_utf8(s)) {
+    return Json(std::string(s));
+  }
+  std::string hex;
+  hex.reserve(2 * s.size());
+  for (const char c : s) {
+    hex += hex_digits[static_cast<unsigned char>(c) >> 4];
+    hex += hex_digits[static_cast<unsigned char>(c) & 0xf];
+  }
+  return Json{{"hex", std::move(hex)}};
+}
+
+int hex_value(char c) {
+  if (c >= '0' && c <= '9') {
+    return c - '0';
+  }
+  if (c >= 'a' && c <= 'f') {
+    return c - 'a' + 10;
+  }
+  return -1;
+}
+
+// Reads text_json(); false for anything else.
+bool read_text(const Json& v, std::string& out) {
+  if (v.is_string()) {
+    out = v.get<std::string>();
+    return true;
+  }
+  if (!v.is_object() || v.size() != 1 || !v.contains("hex") || !v["hex"].is_string()) {
+    return false;
+  }
+  const std::string& hex = v["hex"].get_ref<const std::string&>();
+  if (hex.size() % 2 != 0) {
+    return false;
+  }
+  out.clear();
+  for (std::size_t i = 0; i < hex.size(); i += 2) {
+    const int high = hex_value(hex[i]);
+    const int low = hex_value(hex[i + 1]);
+    if (high < 0 || low < 0) {
+      return false;
+    }
+    out += static_cast<char>(high * 16 + low);
+  }
+  return true;
+}
+
 Json name_json(const QualifiedName& name) {
-  return Json{{"schema", name.schema}, {"table", name.table}};
+  return Json{{"schema", text_json(name.schema)}, {"table", text_json(name.table)}};
 }
 
 struct Fields {
@@ -37,10 +131,9 @@ struct Fields {
   }
   bool string(std::string_view key, std::string& out) const {
     const Json* v = get(key);
-    if (v == nullptr || !v->is_string()) {
+    if (v == nullptr || !read_text(*v, out)) {
       return fail("\"" + std::string(key) + "\" must be a string");
     }
-    out = v->get<std::string>();
     return true;
   }
   bool number(std::string_view key, std::size_t& out) const {
@@ -512,10 +605,10 @@ std::string ShardGroup::to_json() const {
     for (const ShardSpec& s : v.specs) {
       specs.push_back(Json{{"kind", std::string(to_string(s.kind))},
                            {"class", std::string(to_string(s.cls))},
-                           {"text", s.text},
-                           {"subject", s.subject},
-                           {"new_name", s.new_name},
-                           {"why", s.why},
+                           {"text", text_json(s.text)},
+                           {"subject", text_json(s.subject)},
+                           {"new_name", text_json(s.new_name)},
+                           {"why", text_json(s.why)},
                            {"done", s.done}});
     }
     versions.push_back(Json{{"number", v.number},
@@ -533,7 +626,8 @@ std::string ShardGroup::to_json() const {
                  {"target", name_json(config_.target)},
                  {"versions", std::move(versions)},
                  {"members", std::move(members)}};
-  // Names and texts are UTF-8 in practice; a stray byte must not make the state unwritable.
+  // Every string is valid UTF-8 (text_json), so nothing is replaced; `replace` only keeps dump()
+  // from ever throwing.
   return doc.dump(-1, ' ', false, Json::error_handler_t::replace);
 }
 
