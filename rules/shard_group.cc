@@ -6,6 +6,8 @@
 #include <set>
 #include <utility>
 
+#include "rules/utf8.h"
+
 namespace ghostgate::rules {
 namespace {
 
@@ -15,46 +17,6 @@ namespace {
 
 using Json = nlohmann::ordered_json;
 
-// Well-formed UTF-8 (RFC 3629: no overlong forms, no surrogates, nothing above U+10FFFF), the
-// strings JSON text can hold as they are.
-bool valid_utf8(std::string_view s) {
-  std::size_t i = 0;
-  while (i < s.size()) {
-    const auto b = static_cast<unsigned char>(s[i]);
-    std::size_t n = 0;
-    unsigned char lo = 0x80;
-    unsigned char hi = 0xbf;
-    if (b < 0x80) {
-      ++i;
-      continue;
-    }
-    if (b >= 0xc2 && b <= 0xdf) {
-      n = 1;
-    } else if (b >= 0xe0 && b <= 0xef) {
-      n = 2;
-      lo = b == 0xe0 ? 0xa0 : 0x80;
-      hi = b == 0xed ? 0x9f : 0xbf;
-    } else if (b >= 0xf0 && b <= 0xf4) {
-      n = 3;
-      lo = b == 0xf0 ? 0x90 : 0x80;
-      hi = b == 0xf4 ? 0x8f : 0xbf;
-    } else {
-      return false;
-    }
-    if (s.size() - i <= n) {
-      return false;
-    }
-    for (std::size_t k = 1; k <= n; ++k) {
-      const auto c = static_cast<unsigned char>(s[i + k]);
-      if (c < (k == 1 ? lo : 0x80) || c > (k == 1 ? hi : 0xbf)) {
-        return false;
-      }
-    }
-    i += n + 1;
-  }
-  return true;
-}
-
 constexpr char hex_digits[] = "0123456789abcdef";
 
 // A string of the state. Names and DDL texts are bytes in the binlog's character set, not always
@@ -62,7 +24,7 @@ constexpr char hex_digits[] = "0123456789abcdef";
 // them would make the state read back name another column. Those are written as
 // {"hex":"<bytes>"}; everything else as a plain string.
 Json text_json(std::string_view s) {
-  if (valid_utf8(s)) {
+  if (!invalid_utf8_at(s).has_value()) {
     return Json(std::string(s));
   }
   std::string hex;
