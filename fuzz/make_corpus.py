@@ -8,6 +8,14 @@
 # - online_ddl: gh-ost and pt-osc runs written in the fuzz target's statement grammar (see
 #   fuzz/targets/online_ddl.cc), with faults and restarts, and each trace's statement stream;
 # - config: config.example.yaml and tests/configs/*.yaml, some with environment overrides.
+# - shard_ddl, shard_group: the recorded DDLs (ALTER TABLE, CREATE/DROP INDEX) of every trace
+#   (../shared/traces, ../shared/shard-traces, tests/traces) and of tests/rules/shard_*_test.cc,
+#   rewritten onto the merge target `shop`.`orders`; the shard traces' per-shard DDLs as shard
+#   pairs and as cut-over sequences against stored states; compare_types() texts from
+#   tests/rules/shard_ddl_test.cc and the traces' SHOW CREATE TABLE column types;
+# - shard_routes: the shard traces' routes.yaml and the rules of tests/rules/shard_routes_test.cc;
+# - schema_diff: every SHOW CREATE TABLE of the traces' expected.txt and of
+#   tests/rules/schema_diff_test.cc, alone and paired with another print of the same table.
 # Inputs a fuzzer found, kept as seeds by hand, are named regression-*: never removed here.
 # Run from anywhere: python3 fuzz/make_corpus.py
 import glob
@@ -403,11 +411,180 @@ def config_corpus():
           b'shadow-table-rules: ["^_(.+)_gho$", "(a)(b)"]\ntrash-table-rules: ["(("]\n')
 
 
+# ---------------------------------------------------------------------------------------------
+# Shard merge and revert: shard_ddl, shard_group, shard_routes, schema_diff (fuzz/targets/*.cc
+# say how their bytes are read).
+
+SHARD_TRACES = os.path.join(os.path.dirname(ROOT), 'shared', 'shard-traces')
+TRACE_DIRS = [TRACES, SHARD_TRACES, os.path.join(ROOT, 'tests', 'traces')]
+DDL_HEAD = re.compile(r'^\s*(alter\b|create\s+(unique\s+|fulltext\s+|spatial\s+)?index\b|'
+                      r'drop\s+index\b)', re.I)
+# The table an ALTER TABLE / ... ON names: rewritten onto the merge target, as rewrite_ddl() does.
+DDL_TABLE = re.compile(r'(\btable\s+|\bon\s+)((?:`(?:[^`]|``)*`|[\w$]+)(?:\s*\.\s*'
+                       r'(?:`(?:[^`]|``)*`|[\w$]+))?)', re.I)
+COLUMN_TYPE = re.compile(r'^\s*`(?:[^`]|``)*`\s+(\w+(?:\([^)]*\))?(?:\s+unsigned)?)', re.M)
+
+
+def onto_target(ddl):
+    return DDL_TABLE.sub(lambda m: m.group(1) + '`shop`.`orders`', ddl, count=1)
+
+
+def trace_files(name):
+    out = []
+    for d in TRACE_DIRS:
+        out += sorted(glob.glob(os.path.join(d, '*', name)))
+    return out
+
+
+def recorded_ddls():
+    """Per trace: its DDL statements on the merge target, in order; and the shard tests'."""
+    per_trace = {}
+    for path in trace_files('trace.sql'):
+        ddls = [onto_target(st) for st in trace_statements(path) if DDL_HEAD.match(st)]
+        if ddls:
+            per_trace[os.path.basename(os.path.dirname(path))] = ddls
+    literals = []
+    for path in sorted(glob.glob(os.path.join(ROOT, 'tests', 'rules', 'shard_*_test.cc'))):
+        text = open(path, encoding='utf-8').read()
+        for m in re.finditer(r'"((?:[^"\\\n]|\\.)*)"', text):
+            lit = bytes(m.group(1), 'utf-8').decode('unicode_escape')
+            if DDL_HEAD.match(lit) and ' ' in lit:
+                literals.append(onto_target(lit))
+    return per_trace, sorted(set(literals))
+
+
+def show_creates():
+    """Every SHOW CREATE TABLE text of the traces' expected.txt and the revert tests."""
+    out = []
+    for path in trace_files('expected.txt'):
+        text = open(path, encoding='utf-8', errors='surrogateescape').read()
+        for m in re.finditer(r'-- SHOW CREATE TABLE\n(CREATE TABLE .*?);?\n(?=--|==|$)', text,
+                             re.S):
+            out.append(m.group(1))
+    text = open(os.path.join(ROOT, 'tests', 'rules', 'schema_diff_test.cc'),
+                encoding='utf-8').read()
+    for m in re.finditer(r'"CREATE TABLE[^"]*"(?:\s*"(?:[^"\\]|\\.)*")*', text):
+        pieces = re.findall(r'"((?:[^"\\]|\\.)*)"', m.group(0))
+        out.append(bytes(''.join(pieces), 'utf-8').decode('unicode_escape'))
+    return sorted(set(out))
+
+
+def type_texts():
+    out = set()
+    text = open(os.path.join(ROOT, 'tests', 'rules', 'shard_ddl_test.cc'), encoding='utf-8').read()
+    for m in re.finditer(r'TypeCase\{"([^"]*)", "([^"]*)"', text):
+        out.update(m.groups())
+    for create in show_creates():
+        out.update(m.group(1) for m in COLUMN_TYPE.finditer(create))
+    return sorted(out)
+
+
+def shard_ddl_corpus(per_trace, literals, types):
+    nul = b'\0'
+    for i, ddl in enumerate(literals + [d for ds in per_trace.values() for d in ds]):
+        # target `shop`.`orders`, schema bits varying (which subjects exist)
+        write_named('shard_ddl', 'ddl', bytes([0]) + struct.pack('<Q', i * 0x9e3779b97f4a7c15 %
+                                                                    2**64) + b(ddl))
+    for name, ddls in per_trace.items():
+        # each trace's DDLs as one shard, and against a second shard with the same DDLs
+        write('shard_ddl', 'trace_' + name, bytes([0]) + bytes(8) + nul.join(b(d) for d in ddls) +
+              nul + b'\x02' + nul + nul.join(b(d) for d in reversed(ddls)))
+    for k in range(0, len(types), 6):
+        write('shard_ddl', f'types_{k // 6}', bytes([0]) + bytes(8) +
+              nul.join(b'\x01' + b(t) for t in types[k:k + 6]))
+
+
+def state_json(versions, members):
+    """A stored shard group of `shop`.`orders`, as ShardGroup::to_json() writes it."""
+    import json
+    vs = []
+    for n, (by, specs) in enumerate(versions, 1):
+        vs.append({'number': n, 'by': {'schema': by[0], 'table': by[1]}, 'released': False,
+                   'specs': [{'kind': k, 'class': c, 'text': t, 'subject': sub, 'new_name': '',
+                              'why': '', 'done': done} for k, c, t, sub, done in specs]})
+    ms = [{'schema': s, 'table': t, 'reached': r} for (s, t), r in members]
+    return json.dumps({'format': 1, 'target': {'schema': 'shop', 'table': 'orders'},
+                       'versions': vs, 'members': ms}, separators=(',', ':')).encode()
+
+
+def shard_group_corpus(per_trace):
+    nul = b'\0'
+    note = ('add_column', 'additive', 'ADD COLUMN `note` varchar(20)', 'note', True)
+    ix_a = ('add_index', 'additive', 'ADD INDEX `ix_a` (`a`)', 'ix_a', True)
+    drop_b = ('drop_column', 'contracting', 'DROP COLUMN `b`', 'b', False)
+    s1, s2, s3 = ('shard_1', 'orders_1'), ('shard_2', 'orders_2'), ('shard_3', 'orders_3')
+    states = {
+        'empty': b'',
+        'fresh': state_json([], []),
+        'v1_one_member': state_json([(s1, [note, ix_a])], [(s1, 1)]),
+        'v1_two_members': state_json([(s1, [note, ix_a])], [(s1, 1), (s2, 0)]),
+        'v2_contracting_waits': state_json([(s1, [note, ix_a]), (s2, [drop_b])],
+                                           [(s1, 1), (s2, 2)]),
+    }
+
+    def cut(member, ddls):
+        return nul + b'\x01' + bytes([member]) + b''.join(nul + b(d) for d in ddls)
+
+    shards = {}
+    for name, ddls in per_trace.items():
+        m = re.match(r'shard-\w+-(\d)', name)
+        if m:
+            shards[name] = ddls
+    contracting = ['ALTER TABLE `shop`.`orders` DROP COLUMN b',
+                   'ALTER TABLE `shop`.`orders` MODIFY a bigint NOT NULL']
+    for flags_name, flags in (('opt2', 0 | 1 << 2), ('pess3', 1 | 2 << 2), ('list3', 2 | 2 << 2),
+                              ('opt3_ix', 0 | 2 << 2 | 0x10)):
+        for sname, state in states.items():
+            for tname, ddls in shards.items():
+                # The trace's DDLs: the first half from shard 1, the rest from shard 2.
+                seq = cut(0, ddls[:len(ddls) // 2 or 1]) + cut(1, ddls[len(ddls) // 2:])
+                seq += b'\0\x02\x01' + cut(2, ddls[:1]) + cut(1, contracting)
+                seq += b'\0\x03\xff\x00' + cut(0, contracting) + cut(2, contracting)
+                write('shard_group', f'{flags_name}_{sname}_{tname}', bytes([flags]) + state + seq)
+
+
+def shard_routes_corpus():
+    soh, nul = b'\x01', b'\0'
+    rules = []
+    for path in sorted(glob.glob(os.path.join(SHARD_TRACES, '*', 'routes.yaml'))):
+        text = open(path, encoding='utf-8').read()
+        fields = dict(re.findall(r'(schema-pattern|table-pattern|target-schema|target-table): '
+                                 r'"([^"]*)"', text))
+        rules.append([fields.get(k, '') for k in ('schema-pattern', 'table-pattern',
+                                                  'target-schema', 'target-table')])
+    text = open(os.path.join(ROOT, 'tests', 'rules', 'shard_routes_test.cc'),
+                encoding='utf-8').read()
+    for m in re.finditer(r'\{"[^"]*", "([^"]*)", "([^"]*)", "([^"]*)", "([^"]*)"\}', text):
+        rules.append(list(m.groups()))
+    names = [m.groups() for m in re.finditer(r'RouteCase\{"([^"]*)", "([^"]*)"', text)]
+    names += [('shard_1', 'orders_1'), ('shard_2', '_orders_2_gho'), ('SHARD_3', 'Orders_3')]
+    queries = nul.join(b(s) + soh + b(t) for s, t in names)
+    for i, r in enumerate(rules):
+        write('shard_routes', f'rule_{i}', b'\0' + soh.join(b(x) for x in r) + nul + nul + queries)
+    for cs in (0, 1):
+        write('shard_routes', f'all_{cs}', bytes([cs]) + nul.join(
+            soh.join(b(x) for x in r) for r in rules[:8]) + nul + nul + queries)
+
+
+def schema_diff_corpus():
+    creates = show_creates()
+    for c in creates:
+        write_named('schema_diff', 'same', b'\0' + b(c) + b'\0' + b(c))
+    by_table = {}
+    for c in creates:
+        by_table.setdefault(c.split('(', 1)[0], []).append(c)
+    for group in by_table.values():
+        for x, y in zip(group, group[1:]):
+            write_named('schema_diff', 'pair', b'\0' + b(x) + b'\0' + b(y))
+            write_named('schema_diff', 'pair', b'\0' + b(y) + b'\0' + b(x))
+
+
 def main_all():
     main()
     # These corpora are generated (names are content hashes): start them afresh so a changed
     # trace or test leaves no stale seed behind. Inputs a fuzzer found (regression-*) stay.
-    for target in ('lexer', 'splitter', 'classifier', 'online_ddl', 'config'):
+    for target in ('lexer', 'splitter', 'classifier', 'online_ddl', 'config', 'shard_ddl',
+                   'shard_group', 'shard_routes', 'schema_diff'):
         d = os.path.join(CORPUS, target)
         if os.path.isdir(d):
             for f in os.listdir(d):
@@ -416,6 +593,11 @@ def main_all():
     sql_corpora()
     online_ddl_corpus()
     config_corpus()
+    per_trace, literals = recorded_ddls()
+    shard_ddl_corpus(per_trace, literals, type_texts())
+    shard_group_corpus(per_trace)
+    shard_routes_corpus()
+    schema_diff_corpus()
 
 
 main_all()

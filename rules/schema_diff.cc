@@ -1,6 +1,7 @@
 #include "rules/schema_diff.h"
 
 #include <algorithm>
+#include <set>
 
 #include "rules/lexer.h"
 
@@ -179,6 +180,17 @@ std::optional<TableDefinition> parse_table_definition(std::string_view create, s
   }
   def.options = joined(options, 0, options.size());
   def.partitioning = joined(v, i, v.size());
+  // Parts are paired by name: a name printed twice (no server does) would pair the wrong ones.
+  for (const auto* parts : {&def.columns, &def.indexes}) {
+    std::set<std::string> seen;
+    for (const TableDefinition::Part& p : *parts) {
+      if (!seen.insert(folded(p.name)).second) {
+        err = std::string(parts == &def.columns ? "column " : "index ") + quoted(p.name) +
+              " is defined twice";
+        return std::nullopt;
+      }
+    }
+  }
   return def;
 }
 

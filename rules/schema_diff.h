@@ -38,7 +38,8 @@ struct TableDefinition {
   std::string partitioning;       // PARTITION BY ..., tokens joined by one space
 };
 
-// Parses one SHOW CREATE TABLE text; nullopt with `*error` saying what is not understood.
+// Parses one SHOW CREATE TABLE text; nullopt with `*error` saying what is not understood (also
+// a column or index name printed twice, which no server does).
 [[nodiscard]] std::optional<TableDefinition> parse_table_definition(std::string_view create,
                                                                     std::string* error);
 

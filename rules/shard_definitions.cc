@@ -133,10 +133,14 @@ bool parse_column_def(const Tokens& t, std::size_t i, std::size_t e, ColumnDef& 
       i += 2;
     } else if (a.is("COLLATE")) {
       ++i;
+      // The type's text ends with its collation, if it has one: the last COLLATE wins.
+      const std::string earlier =
+          def.type.collation.empty() ? "" : " collate " + def.type.collation;
       if (!read_charset_name(t, i, e, def.type.collation)) {
         *why = "COLLATE not understood";
         return false;
       }
+      def.type.canonical.resize(def.type.canonical.size() - earlier.size());
       def.type.canonical += " collate " + def.type.collation;
     } else if (a.is("GENERATED") || a.is("AS")) {
       if (a.is("GENERATED")) {

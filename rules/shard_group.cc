@@ -6,6 +6,8 @@
 #include <set>
 #include <utility>
 
+#include "rules/utf8.h"
+
 namespace ghostgate::rules {
 namespace {
 
@@ -15,8 +17,62 @@ namespace {
 
 using Json = nlohmann::ordered_json;
 
+constexpr char hex_digits[] = "0123456789abcdef";
+
+// A string of the state. Names and DDL texts are bytes in the binlog's character set, not always
+// UTF-8 (a latin1 column name or COMMENT); JSON strings cannot hold such bytes, and replacing
+// them would make the state read back name another column. Those are written as
+// {"hex":"<bytes>"}; everything else as a plain string.
+Json text_json(std::string_view s) {
+  if (!invalid_utf8_at(s).has_value()) {
+    return Json(std::string(s));
+  }
+  std::string hex;
+  hex.reserve(2 * s.size());
+  for (const char c : s) {
+    hex += hex_digits[static_cast<unsigned char>(c) >> 4];
+    hex += hex_digits[static_cast<unsigned char>(c) & 0xf];
+  }
+  return Json{{"hex", std::move(hex)}};
+}
+
+int hex_value(char c) {
+  if (c >= '0' && c <= '9') {
+    return c - '0';
+  }
+  if (c >= 'a' && c <= 'f') {
+    return c - 'a' + 10;
+  }
+  return -1;
+}
+
+// Reads text_json(); false for anything else.
+bool read_text(const Json& v, std::string& out) {
+  if (v.is_string()) {
+    out = v.get<std::string>();
+    return true;
+  }
+  if (!v.is_object() || v.size() != 1 || !v.contains("hex") || !v["hex"].is_string()) {
+    return false;
+  }
+  const std::string& hex = v["hex"].get_ref<const std::string&>();
+  if (hex.size() % 2 != 0) {
+    return false;
+  }
+  out.clear();
+  for (std::size_t i = 0; i < hex.size(); i += 2) {
+    const int high = hex_value(hex[i]);
+    const int low = hex_value(hex[i + 1]);
+    if (high < 0 || low < 0) {
+      return false;
+    }
+    out += static_cast<char>(high * 16 + low);
+  }
+  return true;
+}
+
 Json name_json(const QualifiedName& name) {
-  return Json{{"schema", name.schema}, {"table", name.table}};
+  return Json{{"schema", text_json(name.schema)}, {"table", text_json(name.table)}};
 }
 
 struct Fields {
@@ -37,10 +93,9 @@ struct Fields {
   }
   bool string(std::string_view key, std::string& out) const {
     const Json* v = get(key);
-    if (v == nullptr || !v->is_string()) {
+    if (v == nullptr || !read_text(*v, out)) {
       return fail("\"" + std::string(key) + "\" must be a string");
     }
-    out = v->get<std::string>();
     return true;
   }
   bool number(std::string_view key, std::size_t& out) const {
@@ -512,10 +567,10 @@ std::string ShardGroup::to_json() const {
     for (const ShardSpec& s : v.specs) {
       specs.push_back(Json{{"kind", std::string(to_string(s.kind))},
                            {"class", std::string(to_string(s.cls))},
-                           {"text", s.text},
-                           {"subject", s.subject},
-                           {"new_name", s.new_name},
-                           {"why", s.why},
+                           {"text", text_json(s.text)},
+                           {"subject", text_json(s.subject)},
+                           {"new_name", text_json(s.new_name)},
+                           {"why", text_json(s.why)},
                            {"done", s.done}});
     }
     versions.push_back(Json{{"number", v.number},
@@ -533,7 +588,8 @@ std::string ShardGroup::to_json() const {
                  {"target", name_json(config_.target)},
                  {"versions", std::move(versions)},
                  {"members", std::move(members)}};
-  // Names and texts are UTF-8 in practice; a stray byte must not make the state unwritable.
+  // Every string is valid UTF-8 (text_json), so nothing is replaced; `replace` only keeps dump()
+  // from ever throwing.
   return doc.dump(-1, ' ', false, Json::error_handler_t::replace);
 }
 

@@ -195,6 +195,8 @@ class ShardGroup {
   //      "specs":[{"kind":"add_column","class":"additive","text":"ADD COLUMN `note` ...",
   //                "subject":"note","new_name":"","why":"","done":true}]}],
   //    "members":[{"schema":"shard_1","table":"orders_1","reached":1}]}
+  // A name or text that is not valid UTF-8 (DDL bytes in another character set) is written as
+  // {"hex":"<its bytes in hex>"} instead of a string, so every byte reads back.
   // `format` is bumped when the shape changes; readers refuse a format they do not know.
   [[nodiscard]] std::string to_json() const;
   // Reads to_json() text for the group configured as `config`. Errors (sets `*error`): bad JSON,

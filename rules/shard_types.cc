@@ -83,6 +83,11 @@ constexpr std::string_view kOtherTypes[] = {"YEAR",
                                             "GEOMETRYCOLLECTION",
                                             "UUID"};
 
+// MySQL's DECIMAL(M,D) and fractional-seconds limits.
+constexpr int kMaxDecimalPrecision = 65;
+constexpr int kMaxDecimalScale = 30;
+constexpr int kMaxFsp = 6;
+
 std::uint64_t to_u64(std::string_view digits, bool* ok) {
   std::uint64_t v = 0;
   if (digits.empty() || digits.size() > 19) {
@@ -110,13 +115,22 @@ bool read_charset_name(const Tokens& t, std::size_t& i, std::size_t e, std::stri
   if (i >= e) {
     return false;
   }
+  std::string name;
   if (is_name(t[i])) {
-    out = lower_copy(unquote(t[i]));
+    name = lower_copy(unquote(t[i]));
   } else if (t[i].kind == TokenKind::string && t[i].text.size() >= 2) {
-    out = lower_copy(t[i].text.substr(1, t[i].text.size() - 2));
+    name = lower_copy(t[i].text.substr(1, t[i].text.size() - 2));
   } else {
     return false;
   }
+  // Every character set and collation name is a plain word; the canonical text writes it bare,
+  // so anything else (`my cs`) would not read back.
+  if (name.empty() || !std::all_of(name.begin(), name.end(), [](char c) {
+        return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_';
+      })) {
+    return false;
+  }
+  out = std::move(name);
   ++i;
   return true;
 }
@@ -259,12 +273,14 @@ bool parse_type(const Tokens& t, std::size_t& i, std::size_t e, TypeInfo& type) 
     case Family::decimal:
       type.precision = 10;
       if (!args.empty()) {
-        type.precision = static_cast<int>(to_u64(args[0], &ok));
+        type.precision = static_cast<int>(std::min<std::uint64_t>(to_u64(args[0], &ok), 66));
       }
       if (args.size() > 1) {
-        type.scale = static_cast<int>(to_u64(args[1], &ok));
+        type.scale = static_cast<int>(std::min<std::uint64_t>(to_u64(args[1], &ok), 31));
       }
-      if (args.size() > 2) {
+      // MySQL's limits: what lies beyond is no type the server accepts.
+      if (args.size() > 2 || type.precision > kMaxDecimalPrecision ||
+          type.scale > kMaxDecimalScale) {
         return false;
       }
       break;
@@ -308,7 +324,10 @@ bool parse_type(const Tokens& t, std::size_t& i, std::size_t e, TypeInfo& type) 
     case Family::datetime:
     case Family::timestamp:
       if (!args.empty()) {
-        type.scale = static_cast<int>(to_u64(args[0], &ok));
+        type.scale = static_cast<int>(std::min<std::uint64_t>(to_u64(args[0], &ok), 7));
+      }
+      if (type.scale > kMaxFsp) {
+        return false;
       }
       break;
     case Family::bit:
@@ -454,7 +473,7 @@ bool type_contains(const TypeInfo& a, const TypeInfo& b) {
         return a.length >= b.length;
       }
       // A character column of n characters needs up to 4n bytes (utf8mb4).
-      return b.family == Family::character && b.length * 4 <= a.length;
+      return b.family == Family::character && b.length <= a.length / 4;
     case Family::binary:
       if (b.family == Family::binary) {
         // BINARY pads with zero bytes: a longer BINARY changes every value.

@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "proxy/config/config.h"
+#include "rules/utf8.h"
 
 namespace ghostgate::proxy::config_detail {
 
@@ -31,9 +32,8 @@ std::string lower(std::string_view s);
 std::string shown(std::string_view s);
 // What a YAML node is, for "expected X, got Y".
 std::string describe_node(const YAML::Node& node);
-// Where `s` stops being well-formed UTF-8 (an overlong form, a surrogate or a code point past
-// U+10FFFF is not), or nullopt. The file, the environment and the dump are UTF-8 throughout.
-std::optional<std::size_t> invalid_utf8_at(std::string_view s);
+// The file, the environment and the dump are UTF-8 throughout (rules/utf8.h).
+using rules::invalid_utf8_at;
 // "not valid UTF-8: ..." for a value that is not; the byte is not shown for a secret.
 std::string utf8_error(std::string_view s, std::size_t at, bool secret);
 // " (line L, column C)" where the node stands in the file; "" when it comes from elsewhere.

@@ -1,6 +1,6 @@
-// Inputs found by the rules fuzzers (fuzz/targets/{lexer,splitter,classifier,online_ddl}.cc,
-// scripts/fuzz.sh), kept as regression tests. Each names the target that found it, what was
-// wrong, and the fix.
+// Inputs found by the rules fuzzers (fuzz/targets/{lexer,splitter,classifier,online_ddl,
+// shard_ddl,shard_group,shard_routes,schema_diff}.cc, scripts/fuzz.sh), kept as regression tests.
+// Each names the target that found it, what was wrong, and the fix.
 
 #include <gtest/gtest.h>
 
@@ -12,6 +12,9 @@
 #include "rules/classifier.h"
 #include "rules/lexer.h"
 #include "rules/online_ddl.h"
+#include "rules/schema_diff.h"
+#include "rules/shard_ddl.h"
+#include "rules/shard_group.h"
 
 namespace ghostgate::rules {
 namespace {
@@ -210,6 +213,144 @@ TEST_F(FuzzRegressionEngine, ReferencesOfAQualifiedGhostAreQualifiedWithoutAData
   const Plan p = plan("rename table test._t_gho to test.t", "");
   EXPECT_EQ(backend_sql(p), std::vector<std::string>{"alter /* gh-ost */ table `test`.`t` add "
                                                      "foreign key (a) references `test`.`u`(id)"});
+}
+
+// ---------------------------------------------------------------------------------------------
+// fuzz_shard_ddl
+
+// The canonical text of every understood spec normalises to itself (two shards' equal changes
+// must have equal texts, and the group stores and re-runs that text).
+std::string normalized_again(const std::string& ddl) {
+  const QualifiedName target{"shop", "orders"};
+  const NormalizedSet set = normalize_ddls({ddl}, target);
+  if (set.specs.size() != 1) {
+    return "specs: " + std::to_string(set.specs.size());
+  }
+  const NormalizedSet again = normalize_ddls({spec_sql(target, set.specs[0].text)}, target);
+  if (again.specs.size() != 1 || again.specs[0] != set.specs[0]) {
+    return "not a fixed point: " + set.specs[0].text;
+  }
+  return std::string(to_string(set.specs[0].kind)) + ": " + set.specs[0].text;
+}
+
+// A COLLATE after the column's attributes was appended to a type that already had one:
+// `varchar(1) collate a collate b`, which reads back as `varchar(1) collate b`. The last one
+// wins (as it did when read back) and the type says it once.
+TEST(FuzzRegression, ShardSpecSecondCollateReplacesTheFirst) {
+  EXPECT_EQ(normalized_again("ALTER TABLE shop.orders ADD COLUMN c varchar(1) COLLATE a NOT NULL "
+                             "COLLATE b"),
+            "add_column: ADD COLUMN `c` varchar(1) collate b NOT NULL");
+  EXPECT_EQ(normalized_again("ALTER TABLE shop.orders MODIFY c varchar(1) NOT NULL COLLATE b"),
+            "modify_column: MODIFY COLUMN `c` varchar(1) collate b NOT NULL");
+}
+
+// A character set or collation name written quoted with a space (`my cs`) was written back bare
+// (`character set my cs`), which does not read back. No character set or collation has such a
+// name: it is now not understood (an `unknown` spec, a conflict), as any other unknown name
+// would be on the server.
+TEST(FuzzRegression, ShardSpecCharsetNameMustBeAName) {
+  EXPECT_EQ(normalized_again("ALTER TABLE shop.orders ADD COLUMN c varchar(1) CHARSET `my cs`"),
+            "unknown: ADD COLUMN c varchar(1) CHARSET `my cs`");
+  EXPECT_EQ(normalized_again("ALTER TABLE shop.orders DEFAULT CHARSET='a b'"),
+            "unknown: DEFAULT CHARSET='a b'");
+  EXPECT_EQ(normalized_again("ALTER TABLE shop.orders ADD COLUMN c varchar(1) CHARSET "
+                             "'UTF8MB4' COLLATE `utf8mb4_bin`"),
+            "add_column: ADD COLUMN `c` varchar(1) character set utf8mb4 collate utf8mb4_bin");
+}
+
+// DECIMAL(2147483648,1) made the precision INT_MIN and `precision - scale` overflowed (UB).
+// Precision, scale and fractional seconds beyond MySQL's limits (65, 30, 6) are not a type the
+// server accepts: not understood now. A VARCHAR so long that 4 bytes per character wrapped
+// around compared as the same as a TEXT.
+TEST(FuzzRegression, ShardTypeArgumentsBeyondMySqlLimits) {
+  EXPECT_EQ(compare_types("decimal(2147483648,1)", "decimal(10,2)"), TypeChange::incomparable);
+  EXPECT_EQ(compare_types("decimal(10,2)", "decimal(66,2)"), TypeChange::incomparable);
+  EXPECT_EQ(compare_types("decimal(40,31)", "decimal(40,30)"), TypeChange::incomparable);
+  EXPECT_EQ(compare_types("datetime(7)", "datetime(6)"), TypeChange::incomparable);
+  EXPECT_EQ(compare_types("decimal(65,30)", "decimal(60,30)"), TypeChange::narrower);
+  EXPECT_EQ(compare_types("datetime(3)", "datetime(6)"), TypeChange::wider);
+  // 4 * 2^62 wrapped to 0, so TEXT "held" it too: `same`.
+  EXPECT_EQ(compare_types("varchar(4611686018427387904)", "text"), TypeChange::narrower);
+  EXPECT_EQ(compare_types("varchar(100)", "text"), TypeChange::wider);
+  EXPECT_EQ(normalized_again("ALTER TABLE shop.orders ADD COLUMN c decimal(2147483648,1)"),
+            "unknown: ADD COLUMN c decimal(2147483648,1)");
+}
+
+// ---------------------------------------------------------------------------------------------
+// fuzz_shard_group
+
+// A recorded DDL is bytes in the binlog's character set, not always UTF-8 (a latin1 column name
+// or COMMENT). to_json() replaced such bytes with U+FFFD, so the state read back after a restart
+// named another column: the member's resent cut-over, or another shard bringing the same change,
+// no longer matched its version and was refused as a conflict. The state now keeps every byte.
+TEST(FuzzRegression, ShardGroupStateKeepsBytesThatAreNotUtf8) {
+  const QualifiedName target{"shop", "orders"};
+  const ShardGroupConfig config{target, 2, {}};
+  const QualifiedName shard_1{"shard_1", "orders_1"};
+  const QualifiedName shard_2{"shard_2", "orders_2"};
+  const NormalizedSet set = normalize_ddls(
+      {"ALTER TABLE `shop`.`orders` ADD COLUMN `caf\xe9` int COMMENT 'd\xe9j\xe0 vu'"}, target);
+  ASSERT_EQ(set.specs.size(), 1u);
+  ASSERT_EQ(set.specs[0].kind, SpecKind::add_column);
+  TargetSchema schema;
+  schema.indexes.insert("primary");
+
+  ShardGroup group(config, ShardMode::optimistic);
+  const ShardDecision first = group.decide(shard_1, set, schema);
+  ASSERT_EQ(first.verdict, ShardDecision::Verdict::ok);
+  for (const ShardStep& step : first.steps) {
+    if (step.kind == ShardStep::Kind::run_spec) {
+      schema.columns["caf\xe9"] = ColumnInfo{"int", true};
+    } else {
+      ASSERT_TRUE(group.apply(step));
+    }
+  }
+  std::string error;
+  const std::optional<ShardGroup> back =
+      ShardGroup::from_json(group.to_json(), config, ShardMode::optimistic, &error);
+  ASSERT_TRUE(back.has_value()) << error;
+  EXPECT_EQ(*back, group);
+  EXPECT_EQ(back->to_json(), group.to_json());
+  // After the restart the second shard's same change is recognised.
+  const ShardDecision second = back->decide(shard_2, set, schema);
+  EXPECT_EQ(second.verdict, ShardDecision::Verdict::ok) << second.message;
+  // Valid UTF-8 is written as it is.
+  EXPECT_NE(ShardGroup(ShardGroupConfig{{"caf\xc3\xa9", "t"}, 1, {}}, ShardMode::optimistic)
+                .to_json()
+                .find("\"caf\xc3\xa9\""),
+            std::string::npos);
+}
+
+// ---------------------------------------------------------------------------------------------
+// fuzz_schema_diff
+
+// A definition naming one column (or index) twice, `b` and `B`, compared with itself asked for
+// `MODIFY COLUMN `b` ...`: parts were paired by name, and the second `b` met the first. No server
+// prints such a table; it is now a definition the parser does not understand, so nothing runs.
+TEST(FuzzRegression, RevertRefusesADefinitionWithADuplicateName) {
+  const std::string columns =
+      "CREATE TABLE `t` (\n"
+      "  `id` int(11) NOT NULL,\n"
+      "  `b` int(11) DEFAULT NULL,\n"
+      "  `B` int(10) DEFAULT NULL,\n"
+      "  PRIMARY KEY (`id`)\n"
+      ") ENGINE=InnoDB";
+  const std::string indexes =
+      "CREATE TABLE `t` (\n"
+      "  `id` int(11) NOT NULL,\n"
+      "  `a` int(11) DEFAULT NULL,\n"
+      "  PRIMARY KEY (`id`),\n"
+      "  KEY `ix` (`a`),\n"
+      "  UNIQUE KEY `IX` (`id`,`a`)\n"
+      ") ENGINE=InnoDB";
+  for (const std::string& text : {columns, indexes}) {
+    std::string error;
+    EXPECT_FALSE(parse_table_definition(text, &error).has_value()) << text;
+    EXPECT_NE(error.find("twice"), std::string::npos) << error;
+    const RevertDiff same = revert_statements(text, text, {"test", "t"});
+    EXPECT_TRUE(same.statements.empty()) << same.statements[0];
+    EXPECT_FALSE(same.lossy.empty());
+  }
 }
 
 }  // namespace
