@@ -7,9 +7,11 @@ with the backend's own error.
 """
 
 import os
+import re
 import sys
 import threading
 import time
+import urllib.request
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "harness"))
 import harness  # noqa: E402
@@ -127,6 +129,22 @@ class Pool(harness.TestCase):
         self.assertLessEqual(sampler.max_seen, bound, sampler.report())
         self.assertLessEqual(sampler.settled_count(POOL_MAX), POOL_MAX, sampler.rows())
 
+    def wait_backend_idle(self, timeout=10):
+        """Until ghostgate's /metrics shows every open backend connection idle."""
+        url = f"http://{self.target.gate.host}:{self.target.gate.admin_port}/metrics"
+        deadline = time.monotonic() + timeout
+        values = {}
+        while time.monotonic() < deadline:
+            with urllib.request.urlopen(url, timeout=5) as r:
+                text = r.read().decode()
+            values = {m.group(1): float(m.group(2)) for m in re.finditer(
+                r"^(ghostgate_backend_connections_(?:open|idle)) (\S+)$", text, re.M)}
+            if values.get("ghostgate_backend_connections_open", 0) == values.get(
+                    "ghostgate_backend_connections_idle", -1):
+                return
+            time.sleep(0.02)
+        self.fail(f"backend connections still busy after the client left: {values}")
+
     def test_sequential_clients_reuse_one_backend_connection(self):
         # MariaDB renews the scramble on every COM_CHANGE_USER after the first login; a pooled
         # connection must stay reusable across that, not be used twice and thrown away.
@@ -137,6 +155,10 @@ class Pool(harness.TestCase):
                 cur.execute("SELECT CONNECTION_ID()")
                 ids.add(cur.fetchone()[0])
             conn.close()
+            if self.target.gate:
+                # The client's quit returns its backend connection to the pool asynchronously:
+                # the next client must find it idle, not race it (under load it did: 4 ids).
+                self.wait_backend_idle()
         if self.target.gate:
             self.assertLessEqual(len(ids), 2, ids)
         else:
