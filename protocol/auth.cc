@@ -47,14 +47,95 @@ std::string native_password_proof(std::string_view password, std::string_view sc
     return {};
   }
   std::string stage1 = sha1(password);
+  std::string out = native_proof_from_stage1(stage1, scramble);
+  wipe(stage1);
+  return out;
+}
+
+std::string native_proof_from_stage1(std::string_view stage1, std::string_view scramble) {
+  if (stage1.empty()) {
+    return {};
+  }
   std::string stage2 = sha1(stage1);
   std::string out = sha1(scramble.substr(0, 20), stage2);
-  for (std::size_t i = 0; i < out.size(); ++i) {
+  for (std::size_t i = 0; i < out.size() && i < stage1.size(); ++i) {
     out[i] = static_cast<char>(out[i] ^ stage1[i]);
   }
-  wipe(stage1);
   wipe(stage2);
   return out;
+}
+
+std::error_code parse_native_password_hash(std::string_view text, std::string& hash) {
+  hash.clear();
+  if (text.empty()) {
+    return {};
+  }
+  if (text.size() != 41 || text[0] != '*') {
+    return Errc::malformed;
+  }
+  auto nibble = [](char c) -> int {
+    if (c >= '0' && c <= '9') {
+      return c - '0';
+    }
+    if (c >= 'a' && c <= 'f') {
+      return c - 'a' + 10;
+    }
+    if (c >= 'A' && c <= 'F') {
+      return c - 'A' + 10;
+    }
+    return -1;
+  };
+  std::string out;
+  for (std::size_t i = 1; i < text.size(); i += 2) {
+    const int hi = nibble(text[i]);
+    const int lo = nibble(text[i + 1]);
+    if (hi < 0 || lo < 0) {
+      return Errc::malformed;
+    }
+    out.push_back(static_cast<char>(hi << 4 | lo));
+  }
+  hash = std::move(out);
+  return {};
+}
+
+std::string format_native_password_hash(std::string_view hash) {
+  if (hash.empty()) {
+    return {};
+  }
+  static constexpr char digits[] = "0123456789ABCDEF";
+  std::string out = "*";
+  for (char c : hash) {
+    const auto b = static_cast<unsigned char>(c);
+    out.push_back(digits[b >> 4]);
+    out.push_back(digits[b & 15]);
+  }
+  return out;
+}
+
+std::error_code verify_native_password(std::string_view proof, std::string_view scramble,
+                                       std::string_view hash, std::string& stage1) {
+  wipe(stage1);
+  if (hash.empty()) {
+    // No password: the client must send none (a server refuses a proof for an empty one).
+    return proof.empty() ? std::error_code{} : make_error_code(Errc::auth_failed);
+  }
+  if (proof.size() != 20 || hash.size() != 20 || scramble.size() < 20) {
+    return Errc::auth_failed;
+  }
+  std::string candidate = sha1(scramble.substr(0, 20), hash);
+  for (std::size_t i = 0; i < candidate.size(); ++i) {
+    candidate[i] = static_cast<char>(candidate[i] ^ proof[i]);
+  }
+  std::string check = sha1(candidate);
+  const bool ok =
+      check.size() == hash.size() && CRYPTO_memcmp(check.data(), hash.data(), hash.size()) == 0;
+  wipe(check);
+  if (!ok) {
+    wipe(candidate);
+    return Errc::auth_failed;
+  }
+  stage1 = std::move(candidate);
+  return {};
 }
 
 std::string caching_sha2_proof(std::string_view password, std::string_view scramble) {

@@ -1,6 +1,9 @@
 #pragma once
-// Client-side proofs for the authentication plugins ghostgate logs in with (its own account).
-// Clients' own logins are relayed to the backend, never computed here.
+// Client-side proofs for the authentication plugins ghostgate logs in with (its own account),
+// and the server side of mysql_native_password for the accounts ghostgate checks itself
+// (client-auth.users): the stored hash verifies a client's proof and yields SHA1(password), from
+// which ghostgate computes the proofs for its pooled backend connections. Other clients' logins
+// are relayed to the backend.
 // https://dev.mysql.com/doc/dev/mysql-server/latest/page_protocol_connection_phase_authentication_methods.html
 
 #include <memory>
@@ -18,6 +21,24 @@ inline constexpr std::string_view clear_password_plugin = "mysql_clear_password"
 
 // SHA1(password) XOR SHA1(scramble + SHA1(SHA1(password))); empty for an empty password.
 std::string native_password_proof(std::string_view password, std::string_view scramble);
+
+// The stored form of a mysql_native_password password: SHA1(SHA1(password)), the 20 bytes that
+// mysql.user's authentication_string shows as "*" and 40 hex digits. Empty: no password.
+// Errc::malformed unless `text` is "" or "*" + 40 hex digits (either case).
+[[nodiscard]] std::error_code parse_native_password_hash(std::string_view text, std::string& hash);
+// "*" + 40 upper-case hex digits, as mysql.user shows it ("" for no password).
+std::string format_native_password_hash(std::string_view hash);
+
+// The server's check of a mysql_native_password proof against the stored hash. On success
+// `stage1` is SHA1(password) (empty for no password), a secret: enough to log in as the account
+// (native_proof_from_stage1), so wipe it after use. Errc::auth_failed otherwise. Compares in
+// constant time.
+[[nodiscard]] std::error_code verify_native_password(std::string_view proof,
+                                                     std::string_view scramble,
+                                                     std::string_view hash, std::string& stage1);
+// The proof over `scramble` from SHA1(password): what native_password_proof computes from the
+// password itself. Empty for an empty stage1 (no password).
+std::string native_proof_from_stage1(std::string_view stage1, std::string_view scramble);
 
 // SHA256(password) XOR SHA256(SHA256(SHA256(password)) + scramble); empty for empty password.
 std::string caching_sha2_proof(std::string_view password, std::string_view scramble);

@@ -28,6 +28,8 @@ class ProtocolCategory final : public std::error_category {
         return "unsupported protocol feature";
       case Errc::auth_plugin_unknown:
         return "unknown authentication plugin";
+      case Errc::auth_failed:
+        return "authentication failed";
     }
     return "unknown protocol error";
   }

@@ -16,6 +16,7 @@ enum class Errc {
   unexpected_packet,    // a valid packet that makes no sense in this state
   unsupported,          // a valid feature ghostgate does not handle
   auth_plugin_unknown,  // an authentication plugin ghostgate cannot compute
+  auth_failed,          // a login proof that does not match the stored password
 };
 
 const std::error_category& protocol_category() noexcept;

@@ -410,6 +410,8 @@ void Server::reload() {
       new_backend = true;
     } else if (starts("pool.")) {
       next.pool = fresh.pool;
+    } else if (starts("client-auth.")) {
+      next.client_auth = fresh.client_auth;  // read by each new login
     } else if (starts("timeouts.")) {
       next.timeouts = fresh.timeouts;  // read by each new session
     } else if (key == "max-connections") {

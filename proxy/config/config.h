@@ -12,6 +12,7 @@
 #include <cstdint>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "rules/shard_routes.h"
@@ -48,6 +49,31 @@ struct BackendConfig {
 struct ClientTlsConfig {
   TlsFiles files;         // cert + key enable TLS for clients; ca enables client-cert checks
   bool required = false;  // refuse clients that do not switch to TLS
+};
+
+// Accounts ghostgate authenticates itself (ProxySQL's mysql_users, for mysql_native_password
+// accounts): a listed client is greeted with a scramble of its own and its proof checked here,
+// which yields SHA1(password); ghostgate then logs its backend connection in with proofs it
+// computes (a new login, or COM_CHANGE_USER on a pooled one), so the client never answers a
+// second exchange. The backend still checks every login. Other accounts are relayed as before.
+struct ClientAuthUser {
+  std::string user;
+  // SHA1(SHA1(password)), 20 bytes: mysql.user's authentication_string ("*" + 40 hex digits)
+  // decoded by protocol::parse_native_password_hash. Empty: the account has no password.
+  std::string hash;
+};
+
+struct ClientAuthConfig {
+  std::vector<ClientAuthUser> users;
+
+  const ClientAuthUser* find(std::string_view user) const {
+    for (const ClientAuthUser& u : users) {
+      if (u.user == user) {
+        return &u;
+      }
+    }
+    return nullptr;
+  }
 };
 
 struct PoolConfig {
@@ -116,6 +142,7 @@ struct Config {
   std::uint32_t max_packet_size = 1u << 30;  // bytes of one client command (joined frames)
   BackendConfig backend;
   ClientTlsConfig client_tls;
+  ClientAuthConfig client_auth;
   PoolConfig pool;
   TimeoutConfig timeouts;
   LogConfig log;

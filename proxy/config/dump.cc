@@ -129,6 +129,17 @@ std::string dump_config(const Config& c) {
   out << YAML::Key << "required" << YAML::Value << c.client_tls.required;
   out << YAML::EndMap;
 
+  out << YAML::Key << "client-auth" << YAML::Value << YAML::BeginMap;
+  // One line, as the other lists: [{user: app, password-hash: "***"}, ...].
+  out << YAML::Key << "users" << YAML::Value << YAML::Flow << YAML::BeginSeq;
+  for (const ClientAuthUser& u : c.client_auth.users) {
+    // The hash is a secret: whoever holds it and sees one login can log in as the account.
+    out << YAML::BeginMap << YAML::Key << "user" << YAML::Value << u.user << YAML::Key
+        << "password-hash" << YAML::Value << (u.hash.empty() ? "" : "***") << YAML::EndMap;
+  }
+  out << YAML::EndSeq;
+  out << YAML::EndMap;
+
   const auto& b = c.backend;
   out << YAML::Key << "backend" << YAML::Value << YAML::BeginMap;
   out << YAML::Key << "address" << YAML::Value << b.address.str();
@@ -215,6 +226,18 @@ std::vector<std::string> changed_keys(const Config& before, const Config& after)
     if (!x || !y || text(*x) != text(*y)) {
       changed.push_back(key);
     }
+  }
+  // The dump masks the hashes: compare them by value.
+  const auto& ua = before.client_auth.users;
+  const auto& ub = after.client_auth.users;
+  const bool users_differ =
+      ua.size() != ub.size() ||
+      !std::equal(ua.begin(), ua.end(), ub.begin(), [](const auto& x, const auto& y) {
+        return x.user == y.user && x.hash == y.hash;
+      });
+  if (users_differ &&
+      std::find(changed.begin(), changed.end(), "client-auth.users") == changed.end()) {
+    changed.push_back("client-auth.users");
   }
   if (before.backend.password != after.backend.password) {
     const std::string key =

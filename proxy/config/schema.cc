@@ -6,6 +6,8 @@
 #include <charconv>
 #include <string_view>
 
+#include "protocol/auth.h"
+
 namespace ghostgate::proxy {
 
 namespace config_detail {
@@ -187,6 +189,72 @@ void read_instances(Extra& x, const Value& v) {
   x.source_ids = std::move(ids);
 }
 
+// client-auth.users: a list of {user, password-hash}. The hashes are secrets: an error never
+// shows one.
+void read_client_auth_users(Config& c, Extra&, const Value& v) {
+  if (!v.node.IsSequence()) {
+    v.error(fmt::format("expected a list of {{user: NAME, password-hash: \"*HEX\"}}, got {}",
+                        describe_node(v.node)));
+  }
+  std::vector<ClientAuthUser> users;
+  for (std::size_t i = 0; i < v.node.size(); ++i) {
+    const YAML::Node item = v.node[i];
+    const std::string where = fmt::format("{}[{}]", v.where(), i);
+    if (!item.IsMap()) {
+      fail(fmt::format("{}: expected a mapping with user and password-hash, got {}{}", where,
+                       describe_node(item), mark_suffix(item)));
+    }
+    ClientAuthUser user;
+    bool hash_given = false;
+    for (auto f = item.begin(); f != item.end(); ++f) {
+      const std::string key = f->first.Scalar();
+      const YAML::Node val = f->second;
+      if (key != "user" && key != "password-hash") {
+        fail(fmt::format("{}.{}: unknown key{}; an entry has user and password-hash", where, key,
+                         mark_suffix(f->first)));
+      }
+      if (!val.IsNull() && !val.IsScalar()) {
+        fail(fmt::format("{}.{}: expected a string, got {}{}", where, key, describe_node(val),
+                         mark_suffix(val)));
+      }
+      const std::string text = val.IsNull() ? std::string() : val.Scalar();
+      if (key == "user") {
+        if (text.empty()) {
+          fail(fmt::format("{}.user: must not be empty{}", where, mark_suffix(val)));
+        }
+        if (const std::optional<std::size_t> at = invalid_utf8_at(text)) {
+          fail(fmt::format("{}.user: {}{}", where, utf8_error(text, *at, false), mark_suffix(val)));
+        }
+        user.user = text;
+      } else {
+        hash_given = true;
+        if (protocol::parse_native_password_hash(text, user.hash)) {
+          fail(fmt::format(
+              "{}.password-hash: expected \"*\" and 40 hex digits (mysql.user's "
+              "authentication_string of a mysql_native_password account), or \"\" for no "
+              "password{}",
+              where, mark_suffix(val)));
+        }
+      }
+    }
+    if (user.user.empty()) {
+      fail(fmt::format("{}.user: required{}", where, mark_suffix(item)));
+    }
+    if (!hash_given) {
+      fail(fmt::format("{}.password-hash: required (\"\" for an account without a password){}",
+                       where, mark_suffix(item)));
+    }
+    for (const ClientAuthUser& other : users) {
+      if (other.user == user.user) {
+        fail(fmt::format("{}.user: {} is listed twice{}", where, shown(user.user),
+                         mark_suffix(item)));
+      }
+    }
+    users.push_back(std::move(user));
+  }
+  c.client_auth.users = std::move(users);
+}
+
 // DM's routes: a mapping of rule name to {schema-pattern, table-pattern, target-schema,
 // target-table}, checked by rules::Router::create in validate().
 void read_routes(Config& c, Extra& x, const Value& v) {
@@ -351,6 +419,8 @@ const Field field_table[] = {
      [](Config& c, Extra&, const Value& v) { c.client_tls.files.ca = v.str(); }},
     {"client-tls.required", Kind::scalar,
      [](Config& c, Extra&, const Value& v) { c.client_tls.required = v.boolean(); }},
+    // Clients ghostgate authenticates itself.
+    {"client-auth.users", Kind::node, read_client_auth_users, true},
     // Backend.
     {"backend.address", Kind::scalar,
      [](Config& c, Extra& x, const Value& v) {
@@ -428,8 +498,9 @@ const Field field_table[] = {
     {"log.file", Kind::scalar, [](Config& c, Extra&, const Value& v) { c.log.file = v.str(); }},
 };
 
-constexpr std::string_view sections[] = {"client-tls", "backend",  "backend.tls", "target-database",
-                                         "pool",       "timeouts", "log"};
+constexpr std::string_view sections[] = {
+    "client-tls",      "client-auth", "backend",  "backend.tls",
+    "target-database", "pool",        "timeouts", "log"};
 
 // DM task keys (pingcap/tiflow dm/config/task.go, TaskConfig and DBConfig) that mean nothing
 // to a proxy: accepted so a task file loads unchanged, and listed once as ignored.

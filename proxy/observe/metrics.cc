@@ -268,6 +268,12 @@ std::string Metrics::render_prometheus() const {
             "Time ghostgate itself adds to a statement, excluding the backend.",
             added_latency_seconds);
 
+  family(out, "ghostgate_client_auth_total", "counter",
+         "Logins of client-auth.users accounts, checked by ghostgate itself.");
+  fmt::format_to(Out(out), "ghostgate_client_auth_total{{result=\"ok\"}} {}\n",
+                 client_auth_ok.value());
+  fmt::format_to(Out(out), "ghostgate_client_auth_total{{result=\"refused\"}} {}\n",
+                 client_auth_refused.value());
   family(out, "ghostgate_config_reloads_total", "counter", "Configuration reloads (SIGHUP).");
   fmt::format_to(Out(out), "ghostgate_config_reloads_total{{result=\"ok\"}} {}\n",
                  config_reloads_ok.value());

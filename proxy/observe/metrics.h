@@ -187,6 +187,9 @@ class Metrics {
                                   5e-4, 1e-3,   2.5e-3, 5e-3, 1e-2,   2.5e-2, 5e-2, 0.1};
 
   // Config reloads (SIGHUP).
+  // Logins of client-auth.users accounts, checked by ghostgate itself.
+  Counter client_auth_ok;         // ghostgate_client_auth_total{result="ok"}
+  Counter client_auth_refused;    // ghostgate_client_auth_total{result="refused"}
   Counter config_reloads_ok;      // ghostgate_config_reloads_total{result="ok"}
   Counter config_reloads_failed;  // ghostgate_config_reloads_total{result="failed"}
 

@@ -1,9 +1,9 @@
 // The client's login: greeted with the scramble of a real backend connection, its proof checked
 // by the backend itself (a fresh connection's login relayed, or COM_CHANGE_USER on a pooled one),
-// and COM_CHANGE_USER later on.
+// and COM_CHANGE_USER later on. Accounts in client-auth.users are checked by ghostgate instead
+// (login_local.cc).
 
 #include <openssl/crypto.h>
-#include <openssl/rand.h>
 
 #include <algorithm>
 
@@ -79,13 +79,7 @@ awaitable<bool> Session::refuse_after_greeting() {
   HandshakeV10 greeting;
   greeting.server_version = "8.0.11-ghostgate";
   greeting.connection_id = static_cast<std::uint32_t>(id_);
-  unsigned char random[20];
-  if (RAND_bytes(random, sizeof random) != 1) {
-    std::fill(std::begin(random), std::end(random), 0x5a);
-  }
-  for (unsigned char byte : random) {
-    greeting.scramble.push_back(static_cast<char>('!' + byte % 90));  // printable, no NUL
-  }
+  greeting.scramble = fresh_scramble();
   greeting.capabilities = cap::proxy_supported | cap::long_password;
   greeting.capabilities = runtime_.client_tls ? (greeting.capabilities | cap::ssl)
                                               : (greeting.capabilities & ~cap::ssl);
@@ -136,6 +130,13 @@ awaitable<bool> Session::handshake() {
   }
   bool fresh = !conn->authenticated;
   HandshakeV10 greeting = conn->greeting;
+  // With client-auth.users, every client gets a scramble of its own: ghostgate may check the
+  // proof itself, and a scramble shown twice would let a recorded proof be replayed.
+  const bool local_mode = !config_->client_auth.users.empty();
+  if (local_mode) {
+    local_scramble_ = fresh_scramble();
+    greeting.scramble = local_scramble_;
+  }
   greeting.capabilities = (greeting.capabilities & cap::proxy_supported) | cap::long_password;
   if (runtime_.client_tls) {
     greeting.capabilities |= cap::ssl;
@@ -210,7 +211,32 @@ awaitable<bool> Session::handshake() {
                            : std::string(native_password_plugin);
   std::string scramble = conn ? conn->greeting.scramble : std::string();
 
-  if (!conn || (!fresh && conn->pool_key() != key)) {
+  const ClientAuthUser* account = local_mode ? config_->client_auth.find(response.user) : nullptr;
+  if (account != nullptr) {
+    // Checked here; the backend connection is then logged in with proofs ghostgate computes.
+    const LocalCheck checked =
+        co_await check_locally(account, std::move(response.auth_response), plugin, seq);
+    if (!checked.ok) {
+      wipe(login_stage1_);
+      worker_.pool.give_back(std::move(conn));
+      co_return false;
+    }
+    seq = checked.seq;
+    if (conn && !fresh && conn->pool_key() != key) {
+      worker_.pool.give_back(std::move(conn));
+    }
+    if (!conn) {
+      fresh = true;
+      conn = co_await open_backend(seq);
+      if (!conn) {
+        wipe(login_stage1_);
+        co_return false;
+      }
+    }
+    plugin = native_password_plugin;
+    scramble = conn->greeting.scramble;
+    response.auth_response = native_proof_from_stage1(login_stage1_, scramble);
+  } else if (!conn || (!fresh && conn->pool_key() != key) || local_mode) {
     // The greeting connection went back to the pool while the client was silent, or it was
     // negotiated for other capabilities. Open one that fits and ask the client for a proof
     // over that connection's scramble (an auth switch). Never a pooled one: a server that
@@ -220,18 +246,28 @@ awaitable<bool> Session::handshake() {
     if (!conn) {
       log_debug(id_, "greeting connection released while the client was silent: auth switch");
     }
-    worker_.pool.give_back(std::move(conn));
+    // An account the backend checks, greeted with ghostgate's own scramble (client-auth): its
+    // proof must be over the backend connection's, so the client is asked again. A new
+    // greeting connection serves as it is; a pooled one does not (see above).
+    local_scramble_.clear();
+    const bool keep = conn && fresh;
+    if (!keep) {
+      worker_.pool.give_back(std::move(conn));
+    }
     if ((plugin != native_password_plugin && plugin != caching_sha2_plugin) ||
         !(client_caps_ & cap::plugin_auth)) {
       append_error(seq, er::handshake, "08S01",
                    "ghostgate: cannot switch this authentication plugin; please reconnect");
       co_await write_client(out_);
+      worker_.pool.give_back(std::move(conn));
       co_return false;
     }
     fresh = true;
-    conn = co_await open_backend(seq);
-    if (!conn) {
-      co_return false;
+    if (!keep) {
+      conn = co_await open_backend(seq);
+      if (!conn) {
+        co_return false;
+      }
     }
     scramble = conn->greeting.scramble;
     {
@@ -322,7 +358,15 @@ awaitable<bool> Session::handshake() {
     co_return false;
   }
   std::string database_after = fresh ? std::string() : response.database;
-  co_return co_await relay_login(scramble, plugin, backend_seq, seq, std::move(database_after));
+  answer_backend_ = account != nullptr;
+  const bool logged_in =
+      co_await relay_login(scramble, plugin, backend_seq, seq, std::move(database_after));
+  answer_backend_ = false;
+  wipe(login_stage1_);
+  if (account != nullptr) {
+    (logged_in ? metrics().client_auth_ok : metrics().client_auth_refused).inc();
+  }
+  co_return logged_in;
 }
 
 std::chrono::milliseconds Session::login_read_timeout() const {
@@ -385,6 +429,27 @@ awaitable<bool> Session::relay_login(std::string scramble, std::string plugin,
         // used): the next client of this pooled connection is greeted with the new one.
         backend_->greeting.scramble = scramble;
       }
+      if (answer_backend_) {
+        // A client-auth account: ghostgate answers with the proof it computes (login_local.cc).
+        backend_->in.consume(p.wire_size);
+        if (!co_await answer_auth_switch(plugin, scramble, backend_seq, client_seq)) {
+          co_return false;
+        }
+        continue;
+      }
+      if (!local_scramble_.empty()) {
+        local_scramble_ = scramble;  // what the client's next COM_CHANGE_USER proof is over
+      }
+    }
+    if (answer_backend_ && first != ok_header && first != err_header) {
+      backend_->broken = true;
+      log_warn(id_, "login of {} on the backend: unexpected packet 0x{:02x}", user_, first);
+      out_.clear();
+      append_error(client_seq, er::handshake, "08S01",
+                   "ghostgate: the backend asked for more than a mysql_native_password proof "
+                   "for this client-auth.users account");
+      co_await write_client(out_);
+      co_return false;
     }
     if (cleartext_pending && first == auth_more_data_header) {
       // The backend's RSA key arrived: encrypt the password the client sent over TLS.
@@ -594,6 +659,14 @@ awaitable<Session::Outcome> Session::handle_change_user(Packet packet) {
     append_error(seq, er::handshake, "08S01", "ghostgate: bad COM_CHANGE_USER");
     co_await write_client(out_);
     co_return Outcome::close;
+  }
+  if (!local_scramble_.empty()) {
+    // This client was greeted with ghostgate's scramble (client-auth): a listed account is
+    // checked here, like its login; another goes to the backend, which asks the client again
+    // over its own scramble (MariaDB; TiDB refuses it: list both accounts).
+    if (const ClientAuthUser* account = config_->client_auth.find(change.user)) {
+      co_return co_await change_user_locally(std::move(packet), std::move(change), account);
+    }
   }
   wipe(change.auth_response);
   IoResult w =

@@ -1,6 +1,7 @@
 // The command loop: each command is dispatched, and unless ghostgate answers it itself
 // (intercept.cc), forwarded with the original bytes and its response relayed byte for byte.
 
+#include "protocol/auth.h"
 #include "protocol/packet_scanner.h"
 #include "protocol/packets.h"
 #include "proxy/observe/log.h"
@@ -52,6 +53,7 @@ awaitable<void> Session::run() {
     }
     Watchdog watchdog(client_, timeout);
     logged_in = co_await handshake();
+    protocol::wipe(login_stage1_);  // whatever way the login ended
     if (watchdog.fired()) {
       log_info(id_, "handshake timed out");
       logged_in = false;

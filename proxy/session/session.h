@@ -20,6 +20,7 @@
 
 #include "protocol/constants.h"
 #include "protocol/frame.h"
+#include "protocol/handshake.h"
 #include "protocol/response.h"
 #include "proxy/backend/backend.h"
 #include "proxy/net/asio.h"
@@ -97,6 +98,23 @@ class Session final : public ClientPort {
   awaitable<Outcome> handle_local_statement(protocol::Packet packet, protocol::Command cmd,
                                             std::uint32_t stmt_id);
   awaitable<Outcome> handle_change_user(protocol::Packet packet);
+  // client-auth.users (login_local.cc). A scramble for one greeting: random, printable, no NUL.
+  static std::string fresh_scramble();
+  std::string client_host() const;
+  struct LocalCheck {
+    bool ok = false;
+    std::uint8_t seq = 0;  // the client's next sequence id
+  };
+  // Checks a listed account's proof over local_scramble_ (asking for a mysql_native_password
+  // one first if the client used another plugin). OK: login_stage1_ holds SHA1(password).
+  // Refused: the client got ERR 1045.
+  awaitable<LocalCheck> check_locally(const ClientAuthUser* account, std::string proof,
+                                      std::string plugin, std::uint8_t seq);
+  // The backend's auth switch during a listed account's login, answered from login_stage1_.
+  awaitable<bool> answer_auth_switch(std::string plugin, std::string scramble,
+                                     std::uint8_t backend_seq, std::uint8_t client_seq);
+  awaitable<Outcome> change_user_locally(protocol::Packet packet, protocol::ChangeUser change,
+                                         const ClientAuthUser* account);
   awaitable<bool> write_client(std::vector<std::uint8_t>& bytes);
   awaitable<bool> write_client(protocol::Bytes bytes);
   awaitable<Outcome> backend_lost(bool response_started, const error_code& ec);
@@ -133,6 +151,11 @@ class Session final : public ClientPort {
   // the session's database as the text form does.
   std::unordered_map<std::uint32_t, std::string> prepared_use_;
   std::uint32_t next_local_statement_ = local_statement_base;
+  // client-auth: the scramble this client's proofs are over (empty when the backend's is), and
+  // during a listed account's login SHA1(password), a secret wiped when the login ends.
+  std::string local_scramble_;
+  std::string login_stage1_;
+  bool answer_backend_ = false;  // relay_login answers auth switches itself
   bool closing_ = false;
 };
 

@@ -437,6 +437,64 @@ TEST(Auth, NativePasswordMatchesRealClients) {
   EXPECT_TRUE(native_password_proof("", scramble).empty());
 }
 
+TEST(Auth, NativePasswordHashParsesAndFormats) {
+  std::string hash;
+  // mysql.user's authentication_string for the password "secret" (PASSWORD('secret')).
+  ASSERT_FALSE(parse_native_password_hash("*14E65567ABDB5135D0CFD9A70B3032C179A49EE7", hash));
+  EXPECT_EQ(proof_hex(hash), testing::to_hex(hex("14e65567abdb5135d0cfd9a70b3032c179a49ee7")));
+  EXPECT_EQ(format_native_password_hash(hash), "*14E65567ABDB5135D0CFD9A70B3032C179A49EE7");
+  ASSERT_FALSE(parse_native_password_hash("*14e65567abdb5135d0cfd9a70b3032c179a49ee7", hash));
+  EXPECT_EQ(format_native_password_hash(hash), "*14E65567ABDB5135D0CFD9A70B3032C179A49EE7");
+  ASSERT_FALSE(parse_native_password_hash("", hash));  // no password
+  EXPECT_TRUE(hash.empty());
+  EXPECT_EQ(format_native_password_hash(hash), "");
+  for (const char* bad : {"14E65567ABDB5135D0CFD9A70B3032C179A49EE7",    // no '*'
+                          "*14E65567ABDB5135D0CFD9A70B3032C179A49EE",    // 39 digits
+                          "*14E65567ABDB5135D0CFD9A70B3032C179A49EE77",  // 41 digits
+                          "*14E65567ABDB5135D0CFD9A70B3032C179A49EEG",   // not hex
+                          "secret", "*", " *14E65567ABDB5135D0CFD9A70B3032C179A49EE7"}) {
+    EXPECT_EQ(parse_native_password_hash(bad, hash), make_error_code(Errc::malformed)) << bad;
+    EXPECT_TRUE(hash.empty()) << bad;
+  }
+}
+
+TEST(Auth, NativePasswordVerifiesRealClientProofs) {
+  std::string hash;
+  ASSERT_FALSE(parse_native_password_hash("*14E65567ABDB5135D0CFD9A70B3032C179A49EE7", hash));
+  // The mariadb CLI's proof for "secret" over this scramble (the vector above).
+  const std::string scramble = str(hex("7c71412f673d3946357263774c564b5444392e7b"));
+  const std::string proof = str(hex("f4deb1bb240c261e86ec174e4b6eef4b5ab35ae0"));
+  std::string stage1;
+  ASSERT_FALSE(verify_native_password(proof, scramble, hash, stage1));
+  // SHA1("secret")
+  EXPECT_EQ(proof_hex(stage1), testing::to_hex(hex("e5e9fa1ba31ecd1ae84f75caaa474f3a663f05f4")));
+  // From stage1 ghostgate answers any other scramble as the client itself would.
+  const std::string other = str(hex("705c5d3b4e584e60754c5a625c284e31495c7453"));
+  EXPECT_EQ(proof_hex(native_proof_from_stage1(stage1, other)),
+            testing::to_hex(hex("76e023e214d4bd3a39f7f08a4b0c4bdc7667d479")));
+  EXPECT_EQ(native_proof_from_stage1(stage1, other), native_password_proof("secret", other));
+
+  // A proof over another scramble, a flipped bit, a short or empty proof: refused, no stage1.
+  std::string flipped = proof;
+  flipped[7] = static_cast<char>(flipped[7] ^ 1);
+  for (const std::string& bad :
+       {native_password_proof("secret", other), flipped, proof.substr(0, 19), std::string()}) {
+    EXPECT_EQ(verify_native_password(bad, scramble, hash, stage1),
+              make_error_code(Errc::auth_failed));
+    EXPECT_TRUE(stage1.empty());
+  }
+  EXPECT_EQ(
+      verify_native_password(native_password_proof("Secret", scramble), scramble, hash, stage1),
+      make_error_code(Errc::auth_failed));
+
+  // An account without a password: only an empty proof logs in, and no stage1 comes back.
+  EXPECT_FALSE(verify_native_password("", scramble, "", stage1));
+  EXPECT_TRUE(stage1.empty());
+  EXPECT_TRUE(native_proof_from_stage1(stage1, scramble).empty());
+  EXPECT_EQ(verify_native_password(proof, scramble, "", stage1),
+            make_error_code(Errc::auth_failed));
+}
+
 TEST(Auth, CachingSha2KnownVectors) {
   // Computed independently with Python hashlib:
   //   p1 = sha256(pw); p3 = sha256(sha256(p1) + scramble); proof = p1 ^ p3

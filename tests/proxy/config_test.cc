@@ -339,8 +339,8 @@ TEST(Config, EnvVarNamesFollowTheRuleAndAreUnique) {
     EXPECT_TRUE(names.insert(env_var_for(key)).second) << key;
   }
   EXPECT_EQ(names.size(),
-            50u);  // with admin-token-file, online-ddl-tombstone-ttl, online-ddl-tools,
-                   // shard-wait-timeout
+            51u);  // with admin-token-file, online-ddl-tombstone-ttl, online-ddl-tools,
+                   // shard-wait-timeout, client-auth.users
 }
 
 TEST(Config, ExampleDocumentsEveryKey) {
@@ -940,6 +940,9 @@ TEST(Config, EnvironmentWinsForEveryKey) {
       {"client-tls.required",
        {"false", "true", "",
         "backend: {address: \"db:4000\"}\nclient-tls: {cert: " + f3 + ", key: " + f3 + "}"}},
+      {"client-auth.users",
+       {"[{user: a, password-hash: \"\"}]",
+        "[{user: b, password-hash: \"*14E65567ABDB5135D0CFD9A70B3032C179A49EE7\"}]"}},
       {"backend.address", {"\"db1:4000\"", "\"db2:4000\"", "db2:4000", ""}},
       {"backend.user", {"u1", "u2"}},
       {"backend.password", {"\"\"", "x"}},
