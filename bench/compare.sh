@@ -242,6 +242,7 @@ client-tls:
 log:
   level: info
   file: "$TMP/$name.log"
+${GATE_EXTRA:-}
 EOF
   "$gate_bin" --config "$TMP/$name.yaml" >"$TMP/$name.out" 2>&1 &
   GATE_PID=$!
@@ -346,28 +347,39 @@ status_var() { sql "SHOW GLOBAL STATUS LIKE '$1'" | awk '{print $2}'; }
 # backend connections open at once (Max_used_connections after FLUSH STATUS). With TLS, HAProxy
 # passes the client's TLS through to the stand-in; ghostgate ends it and uses its pooled
 # plain-text link.
+# A second ghostgate with client-auth.users (the churn client's account, root) is the fourth
+# target: it checks the login itself and switches pooled connections with proofs it computes.
 if section churn; then
   cc -O2 -Wno-deprecated-declarations -o "$TMP/churn" "$REPO/bench/churn.c" -lssl -lcrypto \
     -lpthread || die "cannot build bench/churn.c (needs libssl-dev)"
+  root_hash=$("$PY" -c 'import hashlib; print("*" + hashlib.sha1(hashlib.sha1(b"rootpw").digest()).hexdigest().upper())')
+  GATE_EXTRA="client-auth: {users: [{user: root, password-hash: \"$root_hash\"}]}" \
+    start_gate ghostgate_ca
+  PORT[ghostgate_ca]=$GATE_PORT
+  PROXY_PID[ghostgate_ca]=$GATE_PID
+  log "ghostgate with client-auth on 127.0.0.1:$GATE_PORT (pid $GATE_PID)"
+  CHURN_TARGETS=(direct haproxy ghostgate ghostgate_ca)
   for ((r = 1; r <= churn_rounds; r++)); do
     for tls in plain tls; do
-      for ((i = 0; i < 3; i++)); do
-        t=${TARGETS[(i + r - 1) % 3]}
+      for ((i = 0; i < 4; i++)); do
+        t=${CHURN_TARGETS[(i + r - 1) % 4]}
         f="$RES/churn_${tls}_${t}_r${r}"
         sql "FLUSH STATUS" >/dev/null
         c0=$(status_var Connections)
         p0=0
         [[ -n ${PROXY_PID[$t]} ]] && p0=$(cpu_ticks "${PROXY_PID[$t]}")
+        db0=$(cpu_ticks "$STANDIN_PID")
         targs=()
         [[ $tls == tls ]] && targs=(--tls)
         "$TMP/churn" --port "${PORT[$t]}" --threads 8 --time "$churn_time" "${targs[@]}" \
           >"$f.json" 2>"$f.err" || log "churn $tls failed against $t (see $f.err)"
         p1=0
         [[ -n ${PROXY_PID[$t]} ]] && p1=$(cpu_ticks "${PROXY_PID[$t]}")
+        db1=$(cpu_ticks "$STANDIN_PID")
         # Less this query's own connection.
-        printf '{"backend_logins": %d, "backend_max_used": %d, "proxy_ticks": %d}\n' \
+        printf '{"backend_logins": %d, "backend_max_used": %d, "proxy_ticks": %d, "backend_ticks": %d}\n' \
           "$(($(status_var Connections) - c0 - 1))" "$(status_var Max_used_connections)" \
-          "$((p1 - p0))" >"$f.backend.json"
+          "$((p1 - p0))" "$((db1 - db0))" >"$f.backend.json"
         log "  churn $tls $t: $(cat "$f.json") $(cat "$f.backend.json")"
       done
     done

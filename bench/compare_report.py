@@ -36,7 +36,8 @@ import statistics
 import sys
 
 TARGETS = ["direct", "haproxy", "ghostgate"]
-TARGET_NAMES = {"direct": "direct", "haproxy": "HAProxy", "ghostgate": "ghostgate"}
+TARGET_NAMES = {"direct": "direct", "haproxy": "HAProxy", "ghostgate": "ghostgate",
+                "ghostgate_ca": "ghostgate, client-auth"}
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 
 HIST_LINE = re.compile(r"^\s*([0-9.]+)\s+\|[ *]*\s(\d+)\s*$")
@@ -316,11 +317,11 @@ def report_churn(d):
         return
     print()
     print("| connection churn, 8 threads (connect, log in, SELECT 1, quit) | connections/s | "
-          "p50 ms | p99 ms | client CPU µs/conn | proxy CPU µs/conn | backend logins per "
-          "client conn | peak backend conns | per round |")
-    print("|---|---:|---:|---:|---:|---:|---:|---:|---|")
+          "p50 ms | p99 ms | client CPU µs/conn | proxy CPU µs/conn | backend CPU µs/conn | "
+          "backend logins per client conn | peak backend conns | per round |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---|")
     for tls in ("plain", "tls"):
-        for t in TARGETS:
+        for t in TARGETS + ["ghostgate_ca"]:
             runs = got.get((tls, t), {})
             if not runs:
                 continue
@@ -335,17 +336,24 @@ def report_churn(d):
                             if x.get("connections") and t != "direct"])
             logins = median([x["backend_logins"] / x["connections"] for x in rs
                              if x.get("connections")])
+            backend = median([x["backend_ticks"] / CLK_TCK / x["connections"] * 1e6 for x in rs
+                              if x.get("connections") and "backend_ticks" in x])
             label = f"{'TLS from the client' if tls == 'tls' else 'plain'}: {TARGET_NAMES[t]}"
             print(f"| {label} | {fmt_num(med('per_sec'))} | {med('p50_ms'):.2f} | "
                   f"{med('p99_ms'):.2f} | {fmt_num(per_conn)} | "
-                  f"{'–' if proxy is None else fmt_num(proxy)} | {logins:.3f} | "
+                  f"{'–' if proxy is None else fmt_num(proxy)} | "
+                  f"{'–' if backend is None else fmt_num(backend)} | {logins:.3f} | "
                   f"{fmt_num(med('backend_max_used'))} | "
                   f"{', '.join(fmt_num(x['per_sec']) for x in rs)} |")
-        for base in ("direct", "haproxy"):
-            g, b = got.get((tls, "ghostgate"), {}), got.get((tls, base), {})
-            rr = median([g[r]["per_sec"] / b[r]["per_sec"] for r in g
-                         if r in b and b[r].get("per_sec")])
-            print(f"| *{tls}: ghostgate / {TARGET_NAMES[base]}* | {ratio_txt(rr)} | | | | | | | |")
+        for gate in ("ghostgate", "ghostgate_ca"):
+            for base in ("direct", "haproxy"):
+                g, b = got.get((tls, gate), {}), got.get((tls, base), {})
+                if not g:
+                    continue
+                rr = median([g[r]["per_sec"] / b[r]["per_sec"] for r in g
+                             if r in b and b[r].get("per_sec")])
+                print(f"| *{tls}: {TARGET_NAMES[gate]} / {TARGET_NAMES[base]}* | "
+                      f"{ratio_txt(rr)} | | | | | | | | |")
 
 
 def report_replay(d):

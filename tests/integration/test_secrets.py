@@ -121,8 +121,16 @@ class Secrets(harness.TestCase):
         cls.standin.query("CREATE DATABASE IF NOT EXISTS test_secrets")
         cls.standin.query("CREATE TABLE IF NOT EXISTS test_secrets.sx (id INT PRIMARY KEY)")
         cls.text_gate = harness.Ghostgate(cls.standin, name="trace-text", log_level="trace")
+        # This one checks root's and tester's logins itself (client-auth.users): the hashes,
+        # SHA1(password) and the proofs it computes must not reach a log either.
+        users = [{"user": u, "password-hash": "*" + hashlib.sha1(hashlib.sha1(
+                  pw.encode()).digest()).hexdigest().upper()}
+                 for u, pw in ((harness.ROOT_USER, harness.ROOT_PASSWORD),
+                               (harness.TEST_USER, harness.TEST_PASSWORD))]
         cls.json_gate = harness.Ghostgate(cls.standin, name="trace-json", log_level="trace",
-                                          client_tls=True, extra={"log": {"format": "json"}})
+                                          client_tls=True,
+                                          extra={"log": {"format": "json"},
+                                                 "client-auth": {"users": users}})
         cls.text_gate.start()
         cls.json_gate.start()
         cls.target = harness.Target(cls.standin, cls.text_gate)
@@ -283,6 +291,8 @@ class Secrets(harness.TestCase):
                 self.assertIn(b"login refused by backend", text, path)
                 self.assertIn(b"online-ddl", text, path)
                 self.assertGreater(len(text), 2000, path)
+            with open(self.json_gate.log_file, "rb") as f:  # it did check logins itself
+                self.assertIn(b"does not match client-auth.users", f.read())
             self.assertGreater(len(self.proofs), 20)
             files = log_files([self.standin.dir, self.text_gate.dir, self.json_gate.dir]) + checked
             hits = scan(files, self.needles())
