@@ -100,7 +100,27 @@ inline std::string_view unqualified_schema(const Statement& st, const TableRef& 
   return current_db;
 }
 
-// The real-table names a helper's name gives, rule by rule (online_ddl_names.cc).
+// One reading of a helper's name by one matching rule: the real table it would be a helper of.
+struct NameReading {
+  TableKind kind = TableKind::real;
+  std::string_view real;  // view into the helper's name
+  // false: the name proves nothing about a real table (cut to 64 bytes, or a shape that names no
+  // table), only the name itself must not exist
+  bool verifiable = true;
+  bool drop_on_rename = false;
+  // `real` is a table the name gives: verifiable and from a non-empty capture (named_tables)
+  bool names_table = false;
+  // pt-osc's 64-byte cut removed the whole suffix: ghost or trash (classify_name's truncation
+  // readings only)
+  bool ambiguous = false;
+};
+
+// Every reading of `table`, rule by rule in match order (online_ddl_names.cc); empty when no rule
+// matches, and then allocates nothing.
+std::vector<NameReading> name_readings(const TableRules& rules, std::string_view table);
+
+// The real-table names a helper's name gives, rule by rule (online_ddl_names.cc). `unnamed` is
+// set when a matching rule's capture proves nothing or no rule matches.
 std::vector<std::string_view> named_tables(const TableRules& rules, std::string_view table,
                                            bool& unnamed);
 

@@ -28,43 +28,16 @@ std::optional<NameClass> Engine::classify_name(const QualifiedName& name, const 
     return result;
   }
 
-  // Every interpretation of the name, in rule order: (kind, real-name candidate, verifiable).
-  struct Candidate {
-    TableKind kind;
-    std::string real;
-    bool verifiable;  // false: the name proves nothing about a real table (cut to 64 bytes, or
-                      // a shape that names no table), only the name itself must not exist
-    bool ambiguous;
-    bool drop_on_rename;
-  };
-  std::vector<Candidate> candidates;
-  NameMatch matches[16];
-  const std::size_t n = rules_.match_all(name.table, matches, 16);
-  for (std::size_t i = 0; i < n; ++i) {
-    const NameMatch& m = matches[i];
-    if (name.table.size() == max_name_length || !m.verify) {
-      // gh-ost, Spirit and LHM shorten X to fit: the capture is only a prefix of the real name.
-      candidates.push_back({m.kind, std::string(m.capture), false, false, m.drop_on_rename});
-      continue;
-    }
-    // The capture, then - when more `_` precede it than the rule's own - the names that an
-    // extra `_` per pt-osc collision retry could have come from (`___x_new`: x, _x, __x).
-    std::size_t start = static_cast<std::size_t>(m.capture.data() - name.table.data());
-    const std::size_t end = start + m.capture.size();
-    candidates.push_back({m.kind, std::string(m.capture), true, false, m.drop_on_rename});
-    while (start > 1 && name.table[start - 1] == '_') {
-      --start;
-      candidates.push_back(
-          {m.kind, name.table.substr(start, end - start), true, false, m.drop_on_rename});
-    }
-  }
-  if (n == 0) {
+  // Every interpretation of the name, in rule order.
+  std::vector<NameReading> candidates = name_readings(rules_, name.table);
+  if (candidates.empty()) {
     for (const TruncationCandidate& t : pt_osc_truncation_candidates(name.table)) {
-      candidates.push_back({t.kind, std::string(t.real), true, t.ambiguous, false});
+      candidates.push_back(
+          {.kind = t.kind, .real = t.real, .verifiable = true, .ambiguous = t.ambiguous});
     }
   }
   if (rules_.is_helper_schema(name.schema)) {
-    candidates.push_back({TableKind::trash, std::string(), false, false, false});
+    candidates.push_back({.kind = TableKind::trash, .real = {}, .verifiable = false});
   }
   if (candidates.empty()) {
     return result;  // real
@@ -97,7 +70,7 @@ std::optional<NameClass> Engine::classify_name(const QualifiedName& name, const 
       }
       continue;
     }
-    QualifiedName own{name.schema, candidates[i].real};
+    QualifiedName own{name.schema, std::string(candidates[i].real)};
     const std::optional<bool> e = exists(own);
     if (e.has_value() && *e && !chosen) {
       chosen = i;
@@ -120,7 +93,7 @@ std::optional<NameClass> Engine::classify_name(const QualifiedName& name, const 
   }
   if (chosen) {
     result.kind = candidates[*chosen].kind;
-    result.real_hint = candidates[*chosen].real;
+    result.real_hint = std::string(candidates[*chosen].real);
     result.ambiguous = candidates[*chosen].ambiguous;
     result.drop_on_rename = candidates[*chosen].drop_on_rename;
     result.real = std::move(routed);
@@ -131,27 +104,49 @@ std::optional<NameClass> Engine::classify_name(const QualifiedName& name, const 
   return result;
 }
 
-// The real-table names a helper's name gives, rule by rule: the capture, and the names an extra
-// `_` per pt-osc collision retry could have come from. `unnamed` is set when a matching rule's
-// capture proves nothing (cut to 64 bytes, a shape that names no table) or no rule matches.
-std::vector<std::string_view> engine_detail::named_tables(const TableRules& rules,
-                                                          std::string_view table, bool& unnamed) {
-  std::vector<std::string_view> out;
+std::vector<NameReading> engine_detail::name_readings(const TableRules& rules,
+                                                      std::string_view table) {
+  std::vector<NameReading> out;
   NameMatch matches[16];
   const std::size_t n = rules.match_all(table, matches, 16);
-  unnamed = n == 0;
   for (std::size_t i = 0; i < n; ++i) {
     const NameMatch& m = matches[i];
-    if (!m.verify || m.capture.empty() || table.size() == max_name_length) {
-      unnamed = true;
-      continue;
+    // A name at 64 bytes may have been cut (gh-ost, Spirit and LHM shorten X to fit): its capture
+    // is only a prefix of the real name.
+    const bool verifiable = table.size() != max_name_length && m.verify;
+    auto add = [&](std::string_view real) {
+      out.push_back({.kind = m.kind,
+                     .real = real,
+                     .verifiable = verifiable,
+                     .drop_on_rename = m.drop_on_rename,
+                     .names_table = verifiable && !m.capture.empty()});
+    };
+    // The capture, then - when more `_` precede it than the rule's own - the names that an
+    // extra `_` per pt-osc collision retry could have come from (`___x_new`: x, _x, __x).
+    add(m.capture);
+    if (!verifiable || m.capture.data() == nullptr) {
+      continue;  // nullptr: a user's optional group that took no part, no place in the name
     }
     std::size_t start = static_cast<std::size_t>(m.capture.data() - table.data());
     const std::size_t end = start + m.capture.size();
-    out.push_back(table.substr(start, end - start));
     while (start > 1 && table[start - 1] == '_') {
       --start;
-      out.push_back(table.substr(start, end - start));
+      add(table.substr(start, end - start));
+    }
+  }
+  return out;
+}
+
+std::vector<std::string_view> engine_detail::named_tables(const TableRules& rules,
+                                                          std::string_view table, bool& unnamed) {
+  const std::vector<NameReading> readings = name_readings(rules, table);
+  unnamed = readings.empty();
+  std::vector<std::string_view> out;
+  for (const NameReading& r : readings) {
+    if (r.names_table) {
+      out.push_back(r.real);
+    } else {
+      unnamed = true;
     }
   }
   return out;

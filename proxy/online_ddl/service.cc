@@ -467,7 +467,6 @@ std::string OnlineDdlService::state_json() const {
          {"ddls", a.ddls}});
   }
   // Shard merge: each target's group as last read or written by this instance.
-  auto dotted = [](const QualifiedName& q) { return q.schema + "." + q.table; };
   nlohmann::json shard_groups = nlohmann::json::array();
   for (const auto& [target, g] : groups_) {
     nlohmann::json members = nlohmann::json::array();

@@ -31,6 +31,8 @@ std::string digest(std::string_view text);
 StatementKind metric_kind(rules::StatementKind k);
 // The statement's tables as schema.table, unqualified ones in `db`, for log lines.
 std::string describe_tables(const rules::Statement& s, std::string_view db);
+// `schema.table`, unquoted: for log lines, messages and the state JSON.
+inline std::string dotted(const QualifiedName& q) { return q.schema + "." + q.table; }
 // A plan that refuses the statement with ERR 1105 (HY000) and `message`.
 rules::Plan refusal(std::string message, std::string_view reason = {});
 // A failpoint (proxy/observe/failpoint.h) on a coroutine path: its error as text; a sleep waits

@@ -31,8 +31,6 @@ using namespace online_ddl_detail;
 
 namespace {
 
-std::string dotted(const QualifiedName& q) { return q.schema + "." + q.table; }
-
 // The claim of a merge target: a name no ghost can have (an empty schema).
 QualifiedName target_claim(const QualifiedName& target) {
   return {"", "shard-group " + rules::quote_name(target)};
