@@ -1,7 +1,12 @@
 #include "proxy/server.h"
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <cerrno>
 #include <csignal>
+#include <cstring>
 #include <fstream>
 #include <sstream>
 
@@ -43,9 +48,7 @@ std::shared_ptr<const rules::ShardRouting> make_shards(const ShardMergeConfig& c
 }  // namespace
 
 Server::Server(Config config)
-    : acceptor_(control_),
-      stop_signals_(control_, SIGTERM, SIGINT),
-      reload_signals_(control_, SIGHUP) {
+    : stop_signals_(control_, SIGTERM, SIGINT), reload_signals_(control_, SIGHUP) {
   auto cfg = std::make_shared<const Config>(std::move(config));
   runtime_.config.store(cfg);
   runtime_.client_tls = make_client_tls_context(cfg->client_tls);
@@ -78,6 +81,10 @@ Server::Server(Config config)
     }
     w->pool.set_peers(std::move(peers));
   }
+  acceptors_.reserve(workers_.size());
+  for (auto& w : workers_) {
+    acceptors_.emplace_back(w->ctx);
+  }
 }
 
 Server::~Server() = default;
@@ -104,6 +111,18 @@ std::string explain_backend_error(const std::string& err, const Config& c) {
     return fmt::format("backend {} unreachable: {}", c.backend.address.str(), err);
   }
   return fmt::format("backend {} answered an error: {}", c.backend.address.str(), err);
+}
+
+// Takes a client's place unless `max` are taken. Several workers accept at once: a load and a
+// separate add could let two of them take the last place.
+bool take_client_place(std::atomic<std::uint32_t>& clients, std::uint32_t max) {
+  std::uint32_t n = clients.load(std::memory_order_relaxed);
+  do {
+    if (n >= max) {
+      return false;
+    }
+  } while (!clients.compare_exchange_weak(n, n + 1, std::memory_order_relaxed));
+  return true;
 }
 
 }  // namespace
@@ -156,13 +175,33 @@ int Server::run() {
   if (ec) {
     throw ConfigError("listen: bad address " + cfg->listen.str());
   }
-  acceptor_.open(endpoint.protocol());
-  acceptor_.set_option(tcp::acceptor::reuse_address(true));
-  acceptor_.bind(endpoint, ec);
+  tcp::acceptor listener(control_);
+  listener.open(endpoint.protocol());
+  listener.set_option(tcp::acceptor::reuse_address(true));
+  listener.bind(endpoint, ec);
   if (ec) {
     throw ConfigError("listen: cannot bind " + cfg->listen.str() + ": " + ec.message());
   }
-  acceptor_.listen(asio::socket_base::max_listen_connections);
+  listener.listen(asio::socket_base::max_listen_connections);
+  // Each worker accepts on its own descriptor of this socket, so a session runs on the thread
+  // that accepted it: no hand-off (a cross-thread wake-up) per connection. A dup, not
+  // SO_REUSEPORT, which would let a second ghostgate share the port without a word. Released:
+  // the control thread's epoll set must not keep it, or every connect would wake that thread.
+  const int fd = listener.release();
+  for (std::size_t i = 0; i < acceptors_.size(); ++i) {
+    const int own = i == 0 ? fd : ::fcntl(fd, F_DUPFD_CLOEXEC, 0);
+    if (own >= 0) {
+      acceptors_[i].assign(endpoint.protocol(), own, ec);
+    }
+    if (own < 0 || ec) {
+      const std::string why = own < 0 ? std::strerror(errno) : ec.message();
+      if (own >= 0) {
+        ::close(own);
+      }
+      throw ConfigError("listen: cannot share " + cfg->listen.str() + " with the workers: " + why);
+    }
+  }
+  listening_.store(acceptors_.size());
   if (cfg->admin_enabled) {
     AdminCallbacks callbacks;
     callbacks.readyz = [this] { return readiness(); };
@@ -186,8 +225,10 @@ int Server::run() {
     admin_ = std::make_unique<AdminServer>(control_, cfg->admin, callbacks);
     admin_->start();
   }
-  for (auto& w : workers_) {
+  for (std::size_t i = 0; i < workers_.size(); ++i) {
+    Worker* w = workers_[i].get();
     w->pool.start();
+    asio::co_spawn(w->ctx, accept_loop(i), asio::detached);
     w->thread = std::thread([ctx = &w->ctx] {
       auto guard = asio::make_work_guard(*ctx);
       ctx->run();
@@ -207,7 +248,6 @@ int Server::run() {
     reload_signals_.async_wait(on_hup);
   };
   reload_signals_.async_wait(on_hup);
-  asio::co_spawn(control_, accept_loop(), asio::detached);
   asio::co_spawn(control_, health_loop(), asio::detached);
   if (online_ddl_) {
     asio::co_spawn(control_, load_online_ddl(), asio::detached);
@@ -217,8 +257,9 @@ int Server::run() {
            online_ddl_ ? (cfg->online_ddl.dry_run ? ", online DDL dry-run" : ", online DDL on")
                        : ", online DDL off");
   control_.run();
-  // Completions still queued here (the accept aborted by the drain, whose socket belongs to a
-  // worker's context) must run or be destroyed while the workers' contexts still exist.
+  // Completions still queued here must run or be destroyed while the workers' contexts still
+  // exist. (The accept loops are the workers': an accept aborted by the drain completes on its
+  // worker's context, or is destroyed with it.)
   control_.restart();
   control_.poll();
   for (auto& w : workers_) {
@@ -234,31 +275,39 @@ int Server::run() {
   return 0;
 }
 
-awaitable<void> Server::accept_loop() {
-  asio::steady_timer backoff(control_);
+awaitable<void> Server::accept_loop(std::size_t index) {
+  Worker& worker = *workers_[index];
+  tcp::acceptor& acceptor = acceptors_[index];
+  asio::steady_timer backoff(worker.ctx);
+  std::uint64_t accepted = 0;
   for (;;) {
-    Worker& worker = *workers_[next_worker_++ % workers_.size()];
     error_code ec;
-    tcp::socket socket = co_await acceptor_.async_accept(worker.ctx, redirect(ec));
+    tcp::socket socket = co_await acceptor.async_accept(redirect(ec));
     if (ec) {
-      if (ec == asio::error::operation_aborted || !acceptor_.is_open()) {
-        co_return;
+      if (ec == asio::error::operation_aborted || !acceptor.is_open()) {
+        break;
       }
       log_warn(no_conn, "accept failed: {}", ec.message());
       backoff.expires_after(std::chrono::milliseconds(50));  // EMFILE and friends
       co_await backoff.async_wait(redirect(ec));
       continue;
     }
+    ++accepted;
+    if (runtime_.draining.load(std::memory_order_relaxed)) {
+      // drain() closes the acceptors before it drains; this is for a worker that was too busy
+      // to close its own within drain()'s second: no new session once draining.
+      socket.close(ec);
+      continue;
+    }
     metrics().client_connections_total.inc();
     const auto cfg = runtime_.config_snapshot();
-    if (runtime_.clients.load(std::memory_order_relaxed) >= cfg->max_connections) {
+    if (!take_client_place(runtime_.clients, cfg->max_connections)) {
       metrics().client_connections_refused.inc();
       asio::co_spawn(worker.ctx,
                      refuse(std::move(socket), protocol::er::con_count, "Too many connections"),
                      asio::detached);
       continue;
     }
-    runtime_.clients.fetch_add(1, std::memory_order_relaxed);
     asio::co_spawn(
         worker.ctx,
         [](tcp::socket s, Runtime& rt, Worker& w) -> awaitable<void> {
@@ -267,6 +316,8 @@ awaitable<void> Server::accept_loop() {
         }(std::move(socket), runtime_, worker),
         asio::detached);
   }
+  // How evenly the workers shared the connects (they race for each one).
+  log_debug(no_conn, "worker {} stopped accepting after {} connections", index, accepted);
 }
 
 awaitable<void> Server::refuse(tcp::socket socket, std::uint16_t code, std::string message) {
@@ -313,12 +364,26 @@ awaitable<void> Server::drain() {
     co_return;
   }
   stopping_ = true;
-  runtime_.draining.store(true);
+  // Each acceptor is closed on its worker's thread (asio objects are not thread-safe); with the
+  // last descriptor closed the socket stops listening and the kernel refuses new clients. That
+  // comes first, so that once /readyz says "shutting down" no connect gets through.
+  for (std::size_t i = 0; i < workers_.size(); ++i) {
+    asio::post(workers_[i]->ctx, [this, &acceptor = acceptors_[i]] {
+      error_code ignored;
+      acceptor.close(ignored);
+      listening_.fetch_sub(1);
+    });
+  }
   error_code ignored;
-  acceptor_.close(ignored);
+  asio::steady_timer timer(control_);
+  const auto closing_deadline = std::chrono::steady_clock::now() + std::chrono::seconds(1);
+  while (listening_.load() > 0 && std::chrono::steady_clock::now() < closing_deadline) {
+    timer.expires_after(std::chrono::milliseconds(1));
+    co_await timer.async_wait(redirect(ignored));
+  }
+  runtime_.draining.store(true);
   const auto cfg = runtime_.config_snapshot();
   const auto deadline = std::chrono::steady_clock::now() + cfg->timeouts.drain;
-  asio::steady_timer timer(control_);
   while (runtime_.statements_in_flight.load() > 0) {
     if (std::chrono::steady_clock::now() >= deadline) {
       log_warn(no_conn, "drain timeout: {} statement(s) still in flight",

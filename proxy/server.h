@@ -2,10 +2,11 @@
 // The top of proxy/: the process (this file) and main.cc, wiring every room together; the only
 // files that may use them all. (Arrows: tests/layering/layers.txt; README, "Code map".)
 //
-// The process: one control thread (listener, admin HTTP, signals, meta store, health checks)
-// and N worker threads, each with its own io_context that owns its sessions' sockets and its
-// share of the backend pool.
+// The process: one control thread (admin HTTP, signals, meta store, health checks) and N worker
+// threads, each with its own io_context that accepts clients on its own descriptor of the one
+// listening socket and owns their sessions' sockets and its share of the backend pool.
 
+#include <atomic>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -29,7 +30,8 @@ class Server {
   int run();
 
  private:
-  awaitable<void> accept_loop();
+  // Worker `index`'s: accepts on its acceptor and runs each session on its own context.
+  awaitable<void> accept_loop(std::size_t index);
   awaitable<void> refuse(tcp::socket socket, std::uint16_t code, std::string message);
   awaitable<void> load_online_ddl();
   awaitable<void> health_loop();
@@ -46,13 +48,17 @@ class Server {
   asio::io_context control_{1};
   Runtime runtime_;
   std::vector<std::unique_ptr<Worker>> workers_;
-  tcp::acceptor acceptor_;
+  // One per worker, on its context, each holding a descriptor of the one listening socket; only
+  // that worker's thread touches it once run() has started the threads. Declared after workers_
+  // so they go before the contexts: an accept loop's frame still queued on a stopped context is
+  // destroyed with the context, and does not touch its acceptor then.
+  std::vector<tcp::acceptor> acceptors_;
+  std::atomic<std::size_t> listening_{0};  // acceptors drain() has not closed yet
   asio::signal_set stop_signals_;
   asio::signal_set reload_signals_;
   std::unique_ptr<AdminServer> admin_;
   std::shared_ptr<MetaStore> meta_;
   std::unique_ptr<OnlineDdlService> online_ddl_;
-  std::size_t next_worker_ = 0;
   std::mutex health_mutex_;
   std::mutex admin_token_mutex_;
   std::string admin_token_;
