@@ -257,7 +257,10 @@ awaitable<bool> Session::handshake() {
     if ((plugin != native_password_plugin && plugin != caching_sha2_plugin) ||
         !(client_caps_ & cap::plugin_auth)) {
       append_error(seq, er::handshake, "08S01",
-                   "ghostgate: cannot switch this authentication plugin; please reconnect");
+                   local_mode ? "ghostgate: this client cannot be asked for its proof again (no "
+                                "auth switch); list its account in client-auth.users"
+                              : "ghostgate: cannot switch this authentication plugin; please "
+                                "reconnect");
       co_await write_client(out_);
       worker_.pool.give_back(std::move(conn));
       co_return false;

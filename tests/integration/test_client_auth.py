@@ -58,7 +58,7 @@ class WireClient:
     asked for a second proof (an auth switch) is what these tests look at."""
 
     def __init__(self, port, user, password, database=None, plugin="mysql_native_password",
-                 proof=None, use_tls=False):
+                 proof=None, use_tls=False, plugin_auth=True):
         self.sock = socket.create_connection(("127.0.0.1", port), 10)
         self.sock.settimeout(10)
         self.seq = 0
@@ -76,8 +76,9 @@ class WireClient:
         scramble += greeting[p:p + 12]
         self.greeting_scramble = scramble
         self.server_caps = caps_low | caps_high << 16
-        caps = (CAP_LONG_PASSWORD | CAP_PROTOCOL_41 | CAP_TRANSACTIONS | CAP_SECURE_CONNECTION |
-                CAP_PLUGIN_AUTH)
+        caps = CAP_LONG_PASSWORD | CAP_PROTOCOL_41 | CAP_TRANSACTIONS | CAP_SECURE_CONNECTION
+        if plugin_auth:
+            caps |= CAP_PLUGIN_AUTH
         if database:
             caps |= CAP_CONNECT_WITH_DB
         if use_tls:
@@ -93,7 +94,8 @@ class WireClient:
         body += bytes([len(proof)]) + proof
         if database:
             body += database.encode() + b"\0"
-        body += plugin.encode() + b"\0"
+        if plugin_auth:
+            body += plugin.encode() + b"\0"
         self.write(body)
         self.result = self._finish_login(password)
 
@@ -314,6 +316,16 @@ class ClientAuth(harness.TestCase):
         self.assertEqual(c.login_packets, [0xFE, 0x00])
         self.assertEqual(c.switch_plugin, "mysql_native_password")
         self.assertEqual(c.switch_scramble, c.greeting_scramble)
+
+    def test_client_that_cannot_take_an_auth_switch(self):
+        """No CLIENT_PLUGIN_AUTH (older than MySQL 5.5): a listed account logs in; an unlisted
+        one cannot be asked again over the backend's scramble, and is told what to do."""
+        c = self.login(plugin_auth=False)
+        self.assertEqual(c.result, "ok")
+        self.assertEqual(c.query_scalar("SELECT CURRENT_USER()"), f"{harness.TEST_USER}@%")
+        other = self.login(user=OTHER_USER, password=OTHER_PASSWORD, plugin_auth=False)
+        self.assertEqual(other.result, "err")
+        self.assertIn("list its account in client-auth.users", other.error[1])
 
     def test_account_not_listed_goes_to_the_backend(self):
         denied0 = status(self.standin, "Access_denied_errors")
