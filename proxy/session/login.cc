@@ -533,8 +533,21 @@ awaitable<bool> Session::relay_login(std::string scramble, std::string plugin,
       backend_->user = user_;
       co_return true;
     }
-    // Forward the backend's packet to the client.
-    append_packet(out_, client_seq, payload);
+    ErrPacket refused;
+    if (first == err_header && unlisted_change_user_ &&
+        !parse_err(payload, backend_->caps, refused) && refused.code == er::access_denied) {
+      // The client's proof is over ghostgate's scramble (client-auth), which the backend never
+      // saw; libmysqlclient and libmariadb answer the backend's auth switch with that same
+      // proof. Say so: the password may well be right.
+      append_error(client_seq, refused.code,
+                   refused.sql_state.empty() ? "28000" : refused.sql_state,
+                   std::string(refused.message) +
+                       " (ghostgate: this session logged in with a client-auth.users account; "
+                       "list this account there too)");
+    } else {
+      // Forward the backend's packet to the client.
+      append_packet(out_, client_seq, payload);
+    }
     backend_->in.consume(p.wire_size);
     if (!co_await write_client(out_)) {
       backend_->broken = true;
@@ -665,11 +678,14 @@ awaitable<Session::Outcome> Session::handle_change_user(Packet packet) {
   }
   if (!local_scramble_.empty()) {
     // This client was greeted with ghostgate's scramble (client-auth): a listed account is
-    // checked here, like its login; another goes to the backend, which asks the client again
-    // over its own scramble (MariaDB; TiDB refuses it: list both accounts).
+    // checked here, like its login; another goes to the backend, which may ask the client again
+    // over its own scramble (MariaDB, after the connection's first login; clients built on
+    // libmysqlclient or libmariadb answer with the first proof again, and TiDB asks nothing):
+    // list both accounts.
     if (const ClientAuthUser* account = config_->client_auth.find(change.user)) {
       co_return co_await change_user_locally(std::move(packet), std::move(change), account);
     }
+    unlisted_change_user_ = true;
   }
   wipe(change.auth_response);
   IoResult w =
@@ -687,6 +703,7 @@ awaitable<Session::Outcome> Session::handle_change_user(Packet packet) {
   const std::string scramble = backend_->greeting.scramble;
   const bool ok =
       co_await relay_login(scramble, plugin, packet.next_sequence, packet.next_sequence);
+  unlisted_change_user_ = false;
   if (!ok) {
     co_return Outcome::close;
   }

@@ -156,6 +156,8 @@ class Session final : public ClientPort {
   std::string local_scramble_;
   std::string login_stage1_;
   bool answer_backend_ = false;  // relay_login answers auth switches itself
+  // A COM_CHANGE_USER to an unlisted account after a client-auth login: a refusal gets a hint.
+  bool unlisted_change_user_ = false;
   bool closing_ = false;
 };
 

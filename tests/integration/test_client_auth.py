@@ -151,8 +151,10 @@ class WireClient:
         self.read()  # EOF / OK
         return value
 
-    def change_user(self, user, password, database=""):
-        """COM_CHANGE_USER with a proof over the scramble this client last saw."""
+    def change_user(self, user, password, database="", resend_first_proof=False):
+        """COM_CHANGE_USER with a proof over the scramble this client last saw. With
+        resend_first_proof, an auth switch is answered with that same proof, as libmariadb and
+        libmysqlclient do in mysql_change_user()."""
         self.seq = 0
         scramble = getattr(self, "switch_scramble", self.greeting_scramble)
         proof = native_proof(password, scramble)
@@ -160,7 +162,20 @@ class WireClient:
         body += database.encode() + b"\0" + struct.pack("<H", 45) + b"mysql_native_password\0"
         self.write(body)
         self.login_packets = []
+        if resend_first_proof:
+            p = self.read()
+            self.login_packets.append(p[0])
+            if p[0] == 0xFE:
+                self.write(proof)
+            else:
+                return self._result_of(p)
         return self._finish_login(password)
+
+    def _result_of(self, p):
+        if p[0] == 0xFF:
+            self.error = (struct.unpack_from("<H", p, 1)[0], p[9:].decode(errors="replace"))
+            return "err"
+        return "ok" if p[0] == 0x00 else "unexpected"
 
     def close(self):
         try:
@@ -354,6 +369,18 @@ class ClientAuth(harness.TestCase):
         bad = self.login()
         self.assertEqual(bad.change_user(harness.TEST_USER, "wrong"), "err")
         self.assertEqual(bad.error[0], 1045)
+
+    def test_change_user_to_an_unlisted_account_as_libmariadb_does_it(self):
+        """libmariadb answers the backend's auth switch with the proof over the first scramble,
+        ghostgate's, which the backend never saw: refused, with a hint, not a bare denial."""
+        c = self.login()
+        self.assertEqual(c.change_user(OTHER_USER, OTHER_PASSWORD, resend_first_proof=True), "err")
+        self.assertEqual(c.error[0], 1045)
+        self.assertIn("list this account there too", c.error[1])
+        # Listed, the same client gets in: ghostgate answers the backend itself.
+        listed = self.login()
+        self.assertEqual(listed.change_user(NOPW_USER, "", resend_first_proof=True), "ok")
+        self.assertEqual(listed.login_packets, [0x00])
 
 
 class StaleHash(harness.TestCase):
