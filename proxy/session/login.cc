@@ -21,7 +21,6 @@ using namespace protocol;
 
 namespace {
 
-constexpr std::size_t max_auth_packet = 1 << 20;
 // How long a client that has not answered its greeting may keep the greeting's backend
 // connection while other clients wait for one (capped by timeouts.handshake).
 constexpr std::chrono::milliseconds greeting_hold{1000};
@@ -217,9 +216,8 @@ awaitable<bool> Session::handshake() {
     const LocalCheck checked =
         co_await check_locally(account, std::move(response.auth_response), plugin, seq);
     if (!checked.ok) {
-      wipe(login_stage1_);
       worker_.pool.give_back(std::move(conn));
-      co_return false;
+      co_return false;  // run() wipes login_stage1_ after every handshake
     }
     seq = checked.seq;
     if (conn && !fresh && conn->pool_key() != key) {
@@ -229,7 +227,6 @@ awaitable<bool> Session::handshake() {
       fresh = true;
       conn = co_await open_backend(seq);
       if (!conn) {
-        wipe(login_stage1_);
         co_return false;
       }
     }
@@ -365,7 +362,6 @@ awaitable<bool> Session::handshake() {
   const bool logged_in =
       co_await relay_login(scramble, plugin, backend_seq, seq, std::move(database_after));
   answer_backend_ = false;
-  wipe(login_stage1_);
   if (account != nullptr) {
     (logged_in ? metrics().client_auth_ok : metrics().client_auth_refused).inc();
   }
@@ -707,12 +703,16 @@ awaitable<Session::Outcome> Session::handle_change_user(Packet packet) {
   if (!ok) {
     co_return Outcome::close;
   }
-  db_ = change.database;
+  changed_user(std::move(change.database));
+  co_return Outcome::ok;
+}
+
+void Session::changed_user(std::string database) {
+  db_ = std::move(database);
   local_statements_.clear();
   prepared_use_.clear();
   // The exchange is complete: the connection is in a known state again.
   tracker_.start(Command::quit, backend_->caps);
-  co_return Outcome::ok;
 }
 
 }  // namespace ghostgate::proxy

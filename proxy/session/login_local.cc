@@ -8,8 +8,6 @@
 #include <openssl/crypto.h>
 #include <openssl/rand.h>
 
-#include <algorithm>
-
 #include "protocol/auth.h"
 #include "protocol/handshake.h"
 #include "protocol/packets.h"
@@ -20,12 +18,6 @@
 namespace ghostgate::proxy {
 
 using namespace protocol;
-
-namespace {
-
-constexpr std::size_t max_auth_packet = 1 << 20;
-
-}  // namespace
 
 std::string Session::fresh_scramble() {
   unsigned char random[20];
@@ -177,10 +169,7 @@ awaitable<Session::Outcome> Session::change_user_locally(Packet packet, ChangeUs
   if (!ok) {
     co_return Outcome::close;
   }
-  db_ = change.database;
-  local_statements_.clear();
-  prepared_use_.clear();
-  tracker_.start(Command::quit, backend_->caps);  // the exchange is complete
+  changed_user(std::move(change.database));
   co_return Outcome::ok;
 }
 

@@ -98,6 +98,10 @@ class Session final : public ClientPort {
   awaitable<Outcome> handle_local_statement(protocol::Packet packet, protocol::Command cmd,
                                             std::uint32_t stmt_id);
   awaitable<Outcome> handle_change_user(protocol::Packet packet);
+  // After a COM_CHANGE_USER the backend accepted: the new database, no prepared statements.
+  void changed_user(std::string database);
+  // The largest packet of a login exchange (login.cc, login_local.cc).
+  static constexpr std::size_t max_auth_packet = 1 << 20;
   // client-auth.users (login_local.cc). A scramble for one greeting: random, printable, no NUL.
   static std::string fresh_scramble();
   std::string client_host() const;

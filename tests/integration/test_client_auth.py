@@ -257,10 +257,14 @@ class ClientAuth(harness.TestCase):
         self.assertEqual(c.login_packets, [0xFE, 0x00])
 
     def test_each_greeting_has_a_scramble_of_its_own(self):
+        """Refused logins leave the pooled greeting connection as it was (no COM_CHANGE_USER
+        renews its scramble): greeted with that connection's scramble, these four would see one
+        scramble; with their own, four."""
+        self.login().close()  # a pooled connection to greet with
         seen = set()
         for _ in range(4):
-            c = self.login()
-            self.assertEqual(c.result, "ok")
+            c = self.login(password="wrong")
+            self.assertEqual(c.result, "err")
             seen.add(c.greeting_scramble)
             c.close()
         self.assertEqual(len(seen), 4)
@@ -304,16 +308,22 @@ class ClientAuth(harness.TestCase):
         self.assertEqual(bad_db.error[0], 1049)
 
     def test_reused_connection_starts_clean(self):
-        c = self.login()
+        # One backend connection, so the second client certainly gets the first one's.
+        gate = harness.Ghostgate(self.standin, name="client_auth_one", workers=1,
+                                 pool={"max-connections": 1, "max-idle": 1},
+                                 extra={"client-auth": {"users": self.users}}).start()
+        self.addCleanup(gate.stop)
+        c = WireClient(gate.port, harness.TEST_USER, harness.TEST_PASSWORD)
         c.query_scalar("SELECT @x := 42")
         self.assertEqual(c.query_scalar("SELECT @x"), "42")
         backend_id = c.query_scalar("SELECT CONNECTION_ID()")
         c.close()
-        again = self.login(user=NOPW_USER, password="")
+        again = WireClient(gate.port, NOPW_USER, "")
+        self.addCleanup(again.close)
         self.assertEqual(again.result, "ok")
         self.assertEqual(again.login_packets, [0x00])
-        if again.query_scalar("SELECT CONNECTION_ID()") == backend_id:
-            self.assertIsNone(again.query_scalar("SELECT @x"))
+        self.assertEqual(again.query_scalar("SELECT CONNECTION_ID()"), backend_id)
+        self.assertIsNone(again.query_scalar("SELECT @x"))
         self.assertEqual(again.query_scalar("SELECT CURRENT_USER()"), f"{NOPW_USER}@%")
 
     def test_account_without_password(self):
